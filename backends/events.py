@@ -1,0 +1,130 @@
+"""Typed values that cross the backend boundary: chat messages, parameters and stream events.
+
+Everything here is a frozen dataclass so events can be posted between threads safely and
+compared in tests. No UI library is imported: backends are usable from plain scripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant", "tool"]
+DoneReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a conversation, in the OpenAI chat shape."""
+
+    role: Role
+    content: str
+    name: str | None = None
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """Sampling settings; ``None`` means "use the model's own default"."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    max_new_tokens: int | None = 512
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    stream: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        """The non-default settings, for storing next to a reply."""
+        values: dict[str, Any] = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "repetition_penalty": self.repetition_penalty,
+            "max_new_tokens": self.max_new_tokens,
+            "seed": self.seed,
+            "stop": list(self.stop) or None,
+            "stream": self.stream,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    """What a backend is: shown in the status line and stored with each reply."""
+
+    name: str
+    model: str
+    device: str = ""
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Figures for one reply; times are seconds, rates tokens per second."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+    total_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenDelta:
+    """A piece of the visible answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThoughtDelta:
+    """A piece of an agent's reasoning, shown in the trace panel."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The model asks for a tool to run."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What a tool returned (or why it did not run)."""
+
+    call_id: str
+    output: str
+    ok: bool = True
+    elapsed_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The stream ended normally, by length, or by cancellation."""
+
+    reason: DoneReason = "stop"
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    """The stream ended with an expected failure; ``message`` is one line for the user."""
+
+    message: str
+    detail: str = ""
+
+
+BackendEvent = TokenDelta | ThoughtDelta | ToolCall | ToolResult | Done | Error
+TerminalEvent = Done | Error
+
+
+def is_terminal(event: BackendEvent) -> bool:
+    """True for the one event that ends every stream."""
+    return isinstance(event, Done | Error)

@@ -1,0 +1,49 @@
+"""Settings that choose and configure a backend; filled by the CLI and the config file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Device = Literal["auto", "cpu", "cuda"]
+DType = Literal["auto", "float32", "float16", "bfloat16"]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteOptions:
+    """How to reach an OpenAI-compatible server."""
+
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    connect_timeout_s: float = 10.0
+    first_token_timeout_s: float = 120.0
+    chunk_timeout_s: float = 60.0
+    deadline_s: float = 900.0
+    max_retries: int = 3
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOptions:
+    """The agent backend's tools and approval policy."""
+
+    llm_backend: str = "local"
+    tools: tuple[str, ...] = ("python",)
+    approve: Literal["ask", "auto"] = "ask"
+    max_steps: int = 8
+    tool_timeout_s: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class BackendOptions:
+    """Everything needed to create a backend; ``model=None`` means the embedded model."""
+
+    backend: str = "local"
+    model: str | None = None
+    device: Device = "auto"
+    dtype: DType = "auto"
+    trust_remote_code: bool = False
+    adapter: str | None = None
+    bits: int | None = None
+    remote: RemoteOptions = field(default_factory=RemoteOptions)
+    agent: AgentOptions = field(default_factory=AgentOptions)

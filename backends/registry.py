@@ -1,0 +1,64 @@
+"""Maps backend names to factories; heavy libraries are imported only inside a factory.
+
+Importing this module is cheap, so the UI can show its first frame before torch or
+transformers load (DESIGN rule 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from backends.base import BackendConfigError, ChatBackend, ProgressCallback, no_progress
+from backends.options import BackendOptions
+
+Factory = Callable[[BackendOptions, ProgressCallback], ChatBackend]
+
+
+def _local(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
+    from backends.local import LocalBackend
+
+    return LocalBackend.load(options, progress)
+
+
+def _remote(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
+    from backends.remote import RemoteBackend
+
+    return RemoteBackend.connect(options, progress)
+
+
+def _agent(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
+    from backends.agent import AgentBackend
+
+    return AgentBackend.create(options, progress)
+
+
+def _scripted(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
+    from backends.scripted import ScriptedBackend
+
+    return ScriptedBackend.from_options(options)
+
+
+FACTORIES: dict[str, Factory] = {
+    "local": _local,
+    "remote": _remote,
+    "agent": _agent,
+    "scripted": _scripted,
+}
+
+BACKEND_NAMES: tuple[str, ...] = tuple(FACTORIES)
+
+
+def check_backend_name(name: str) -> None:
+    """Raise a one-line ``BackendConfigError`` for an unknown backend name."""
+    if name not in FACTORIES:
+        raise BackendConfigError(
+            f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_NAMES)}"
+        )
+
+
+def create_backend(
+    options: BackendOptions, progress: ProgressCallback = no_progress
+) -> ChatBackend:
+    """Create the backend named in ``options`` (slow: may load a model or contact a server)."""
+    check_backend_name(options.backend)
+    return FACTORIES[options.backend](options, progress)

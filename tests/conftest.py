@@ -1,0 +1,35 @@
+"""Shared fixtures: isolated user dirs, the real embedded model, and a scripted app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Config and data go to temp dirs; the model cache stays shared so conversion runs once."""
+    home = tmp_path_factory.mktemp("home")
+    if "INTERNLM_TUI_CACHE_DIR" not in os.environ:
+        from platformdirs import user_cache_path
+
+        monkeypatch.setenv("INTERNLM_TUI_CACHE_DIR", str(user_cache_path("internlm-tui")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("INTERNLM_TUI_DB", str(home / "history.sqlite3"))
+
+
+@pytest.fixture(scope="session")
+def embedded_model_dir() -> Iterator[Path]:
+    """The embedded model converted to safetensors (converts on the first run only)."""
+    from platformdirs import user_cache_path
+
+    os.environ.setdefault("INTERNLM_TUI_CACHE_DIR", str(user_cache_path("internlm-tui")))
+    from backends.embedded import convert_gguf, embedded_gguf_path
+
+    yield convert_gguf(embedded_gguf_path())

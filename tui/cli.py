@@ -1,0 +1,155 @@
+"""Command line: parse flags, validate them early, then launch the app.
+
+Misuse gets one line on stderr and exit code 2; no traceback ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from backends.base import BackendConfigError
+from backends.events import GenerationParams
+from backends.options import AgentOptions, BackendOptions, RemoteOptions
+from backends.registry import BACKEND_NAMES, check_backend_name
+from tui import __version__
+from tui.settings import AppSettings
+
+EXIT_USAGE = 2
+
+TRUST_HELP = (
+    "run Python code shipped with a hub model (its modelling/tokenizer files). Off by default: "
+    "that code runs with your user's rights, and InternLM2/2.5/3 load without it."
+)
+
+
+class UsageError(Exception):
+    """CLI misuse: printed as one line, exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but errors are a single line and raise instead of printing usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see internlm-tui --help)")
+
+
+def positive_integer(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_number(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def build_parser() -> OneLineParser:
+    """All flags, grouped the way --help shows them."""
+    parser = OneLineParser(
+        prog="internlm-tui",
+        description="Keyboard-only terminal chat for InternLM-family models. "
+        "With no flags it chats with the embedded SmolLM2-135M-Instruct model.",
+    )
+    parser.add_argument("--version", action="version", version=f"internlm-tui {__version__}")
+    model = parser.add_argument_group("model and backend")
+    model.add_argument("--backend", default=None, metavar="NAME",
+                       help=f"one of: {', '.join(BACKEND_NAMES)} (default: local)")
+    model.add_argument("--model", default=None, metavar="PATH_OR_ID",
+                       help="model folder, .gguf file or hub id (local); model name (remote); "
+                       "default: the embedded model")
+    model.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: auto")
+    model.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"], default=None,
+                       help="default: auto (bfloat16 on GPU, float32 on CPU)")
+    model.add_argument("--trust-remote-code", action="store_true", default=None, help=TRUST_HELP)
+    model.add_argument("--adapter", metavar="DIR", default=None, help="LoRA adapter folder (peft)")
+    model.add_argument("--bits", type=int, choices=[4, 8], default=None, help="load quantised (CUDA only)")
+
+    gen = parser.add_argument_group("generation")
+    gen.add_argument("--system", default=None, help="system prompt")
+    gen.add_argument("--temperature", type=non_negative_number, default=None, help="0 = greedy")
+    gen.add_argument("--top-p", type=non_negative_number, default=None)
+    gen.add_argument("--top-k", type=positive_integer, default=None)
+    gen.add_argument("--repetition-penalty", type=non_negative_number, default=None)
+    gen.add_argument("--max-new-tokens", type=positive_integer, default=None, help="default: 512")
+    gen.add_argument("--seed", type=int, default=None)
+    gen.add_argument("--no-stream", action="store_true", default=None, help="show each reply when complete")
+
+    remote = parser.add_argument_group("remote backend")
+    remote.add_argument("--base-url", default=None, help="OpenAI-compatible server, e.g. http://host:23333/v1")
+    remote.add_argument("--api-key-env", default=None, metavar="VAR",
+                        help="environment variable holding the API key (default: OPENAI_API_KEY)")
+
+    agent = parser.add_argument_group("agent backend")
+    agent.add_argument("--tools", default=None, help="comma-separated tools (default: python)")
+    agent.add_argument("--approve", choices=["ask", "auto"], default=None,
+                       help="ask before running model-written code (default: ask)")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> AppSettings:
+    """Turn parsed flags into settings, validating what can be checked without loading."""
+    backend_name = args.backend or "local"
+    check_backend_name(backend_name)
+    if backend_name in ("local",) or (backend_name == "agent" and not args.base_url):
+        if args.model is not None or backend_name == "local":
+            from backends.model_source import resolve_model
+
+            resolve_model(args.model)
+    remote = RemoteOptions(
+        base_url=args.base_url,
+        api_key_env=args.api_key_env or "OPENAI_API_KEY",
+    )
+    tools = tuple(t.strip() for t in (args.tools or "python").split(",") if t.strip())
+    agent = AgentOptions(
+        llm_backend="remote" if args.base_url else "local",
+        tools=tools,
+        approve=args.approve or "ask",
+    )
+    options = BackendOptions(
+        backend=backend_name,
+        model=args.model,
+        device=args.device or "auto",
+        dtype=args.dtype or "auto",
+        trust_remote_code=bool(args.trust_remote_code),
+        adapter=args.adapter,
+        bits=args.bits,
+        remote=remote,
+        agent=agent,
+    )
+    params = GenerationParams(
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+        repetition_penalty=args.repetition_penalty,
+        max_new_tokens=args.max_new_tokens or 512,
+        seed=args.seed,
+        stream=not args.no_stream,
+    )
+    return AppSettings(backend=options, params=params, system=args.system)
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> AppSettings:
+    """Parse and validate; raises ``UsageError`` or ``BackendConfigError`` with one line."""
+    args = build_parser().parse_args(argv)
+    return settings_from_args(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``internlm-tui`` console script."""
+    try:
+        settings = parse_settings(argv)
+    except (UsageError, BackendConfigError) as exc:
+        print(f"internlm-tui: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from tui.app import InternLMApp
+
+    app = InternLMApp(settings)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,42 @@
+"""Textual messages that carry backend work from worker threads to the screen."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from backends.base import ChatBackend
+from backends.events import BackendEvent
+
+
+class TurnEvent(Message):
+    """One backend event of one turn; the turn id lets the screen drop stale events."""
+
+    def __init__(self, turn_id: int, event: BackendEvent) -> None:
+        super().__init__()
+        self.turn_id = turn_id
+        self.event = event
+
+
+class LoadProgress(Message):
+    """A loading stage for the status banner."""
+
+    def __init__(self, stage: str, fraction: float | None) -> None:
+        super().__init__()
+        self.stage = stage
+        self.fraction = fraction
+
+
+class BackendReady(Message):
+    """The backend finished loading."""
+
+    def __init__(self, backend: ChatBackend) -> None:
+        super().__init__()
+        self.backend = backend
+
+
+class BackendFailed(Message):
+    """The backend could not be created; ``message`` is one line for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message

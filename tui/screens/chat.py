@@ -1,0 +1,288 @@
+"""The chat screen: prompt in, backend events out to the chat pane, trace panel and status line.
+
+Data flows one way: the prompt posts ``Submitted``; the screen starts a thread worker that
+iterates the backend and posts ``TurnEvent`` messages; only the handlers here touch widgets.
+Every turn has an id, and events of a superseded (cancelled) turn are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, get_current_worker
+
+from backends.base import BackendConfigError, BackendLoadError, ChatBackend
+from backends.events import (
+    ChatMessage,
+    Done,
+    Error,
+    GenerationParams,
+    ThoughtDelta,
+    TokenDelta,
+    ToolCall,
+    ToolResult,
+)
+from tui.conversation import Conversation
+from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
+from tui.settings import AppSettings
+from tui.widgets.assistant_message import AssistantMessage
+from tui.widgets.chat_pane import ChatPane
+from tui.widgets.history_sidebar import HistorySidebar
+from tui.widgets.loading_panel import LoadingPanel
+from tui.widgets.prompt_input import PromptInput
+from tui.widgets.status_line import StatusLine, format_usage
+from tui.widgets.trace_panel import TracePanel
+from typing import Protocol
+
+
+class BackendFactory(Protocol):
+    """Creates the backend, reporting progress; runs in a worker thread."""
+
+    def __call__(self, progress: "ProgressFn") -> ChatBackend: ...
+
+
+class ProgressFn(Protocol):
+    def __call__(self, stage: str, fraction: float | None) -> None: ...
+
+
+@dataclass
+class ActiveTurn:
+    """The reply being streamed: its id, its widget and its worker."""
+
+    turn_id: int
+    view: AssistantMessage
+    worker: Worker[None] | None = None
+    cancelled: bool = False
+
+
+class ChatScreen(Screen[None]):
+    """The main screen: history sidebar, chat pane with prompt, trace panel, status line."""
+
+    BINDINGS = [
+        Binding("escape", "stop", "Stop", id="chat.stop"),
+        Binding("ctrl+n", "new_chat", "New chat", id="chat.new"),
+        Binding("f2", "toggle_sidebar", "History", id="chat.toggle_history"),
+        Binding("f3", "toggle_trace", "Trace", id="chat.toggle_trace"),
+        Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
+    ]
+
+    def __init__(self, settings: AppSettings, backend_factory: BackendFactory) -> None:
+        super().__init__()
+        self.settings = settings
+        self._backend_factory = backend_factory
+        self.backend: ChatBackend | None = None
+        self.conversation = Conversation(system=settings.system)
+        self._turn_counter = 0
+        self.turn: ActiveTurn | None = None
+        self._queued_prompt = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield HistorySidebar(id="sidebar")
+            with Vertical(id="main"):
+                yield ChatPane(id="chat")
+                yield PromptInput(id="prompt")
+            yield TracePanel(id="trace")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        model = self.settings.backend.model or "the embedded model"
+        await self.chat_pane.mount(
+            LoadingPanel(f"Loading {self.settings.backend.backend} backend with {model}", id="loading")
+        )
+        self.status.state = "loading…"
+        self.query_one(PromptInput).focus()
+        self._load_backend()
+
+    # ----- widgets -------------------------------------------------------------------------
+    @property
+    def chat_pane(self) -> ChatPane:
+        return self.query_one(ChatPane)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def busy(self) -> bool:
+        """True while a reply is streaming."""
+        return self.turn is not None
+
+    # ----- loading -------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load_backend(self) -> None:
+        def progress(stage: str, fraction: float | None) -> None:
+            self.post_message(LoadProgress(stage, fraction))
+
+        try:
+            backend = self._backend_factory(progress)
+        except (BackendConfigError, BackendLoadError) as exc:
+            self.post_message(BackendFailed(str(exc)))
+            return
+        except Exception as exc:  # never a traceback at the user: one line, details in the log
+            self.log.error("backend failed to load", exc)
+            self.post_message(BackendFailed(f"backend failed to load: {type(exc).__name__}: {exc}"))
+            return
+        if get_current_worker().is_cancelled:
+            backend.close()
+            return
+        self.post_message(BackendReady(backend))
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        for panel in self.query(LoadingPanel):
+            panel.set_stage(message.stage, message.fraction)
+
+    async def on_backend_ready(self, message: BackendReady) -> None:
+        self.backend = message.backend
+        await self.query(LoadingPanel).remove()
+        self.status.set_backend(message.backend.info)
+        self.status.state = "ready"
+        if self._queued_prompt:
+            self._queued_prompt = False
+            await self._start_turn()
+
+    def on_backend_failed(self, message: BackendFailed) -> None:
+        for panel in self.query(LoadingPanel):
+            panel.show_error(message.message + " — fix the flags and restart (ctrl+q quits)")
+        self.status.state = "backend unavailable"
+        self.notify(message.message, title="Backend failed", severity="error", markup=False)
+
+    # ----- turns ---------------------------------------------------------------------------
+    @on(PromptInput.Submitted)
+    async def _on_prompt_submitted(self, message: PromptInput.Submitted) -> None:
+        text = message.text
+        if not text.strip():
+            return
+        if self.busy:
+            self.notify("A reply is still streaming — Esc stops it.", markup=False)
+            return
+        if self.backend is None and self.query(LoadingPanel).filter(".error"):
+            self.notify("The backend is not available; your prompt is kept.", severity="warning", markup=False)
+            return
+        message.prompt.clear()
+        self.conversation.add(ChatMessage("user", text))
+        await self.chat_pane.add_user(text)
+        if self.backend is None:
+            self._queued_prompt = True
+            self.status.state = "waiting for the model to load…"
+            return
+        await self._start_turn()
+
+    async def _start_turn(self) -> None:
+        assert self.backend is not None
+        self._turn_counter += 1
+        view = await self.chat_pane.add_assistant()
+        self.turn = ActiveTurn(self._turn_counter, view)
+        self.status.state = "streaming… (Esc stops)"
+        self.turn.worker = self.run_worker(
+            partial(
+                self._stream_turn,
+                self.backend,
+                self._turn_counter,
+                self.conversation.for_backend(),
+                self.settings.params,
+            ),
+            thread=True,
+            group="turn",
+            name=f"turn-{self._turn_counter}",
+            exit_on_error=False,
+        )
+
+    def _stream_turn(
+        self, backend: ChatBackend, turn_id: int, messages: list[ChatMessage], params: GenerationParams
+    ) -> None:
+        """Worker thread: iterate the backend and post every event (never touches widgets)."""
+        worker = get_current_worker()
+        try:
+            for event in backend.stream(messages, params, cancel=worker.cancelled_event):
+                self.post_message(TurnEvent(turn_id, event))
+        except Exception as exc:  # a backend broke its contract; still end the turn cleanly
+            self.post_message(TurnEvent(turn_id, Error(f"backend error: {type(exc).__name__}: {exc}")))
+
+    async def on_turn_event(self, message: TurnEvent) -> None:
+        turn = self.turn
+        if turn is None or message.turn_id != turn.turn_id:
+            return  # a superseded turn: drop it
+        event = message.event
+        if isinstance(event, TokenDelta):
+            if not turn.cancelled:
+                await turn.view.append(event.text)
+        elif isinstance(event, ThoughtDelta | ToolCall | ToolResult):
+            await self.query_one(TracePanel).add_event(event)
+        elif isinstance(event, Done):
+            await self._end_turn(turn, event)
+        elif isinstance(event, Error):
+            await self._end_turn(turn, event)
+
+    async def _end_turn(self, turn: ActiveTurn, event: Done | Error) -> None:
+        self.turn = None
+        text = turn.view.text
+        if text:
+            self.conversation.add(ChatMessage("assistant", text))
+        if isinstance(event, Error):
+            await turn.view.finish()
+            turn.view.set_note(f"⚠ {event.message}" + (" (partial reply kept)" if text else ""), error=True)
+            self.status.state = "error"
+            return
+        stats = format_usage(event.usage)
+        if event.reason == "cancelled" or turn.cancelled:
+            note = "stopped" + (f" · {stats}" if stats else "")
+            self.status.state = "stopped"
+        elif event.reason == "length":
+            note = f"cut at the token limit · {stats}"
+            self.status.state = "ready"
+        else:
+            note = stats
+            self.status.state = "ready"
+        if not turn.view.finished:
+            await turn.view.finish(note)
+        else:
+            turn.view.set_note(note)
+        self.status.stats = stats
+
+    # ----- actions -------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.busy
+        return True
+
+    async def action_stop(self) -> None:
+        """Stop the streaming reply now; what was written stays."""
+        turn = self.turn
+        if turn is None or turn.cancelled:
+            return
+        turn.cancelled = True
+        if turn.worker is not None:
+            turn.worker.cancel()
+        await turn.view.finish("stopping…")
+        self.status.state = "stopping…"
+
+    async def action_new_chat(self) -> None:
+        """Start an empty conversation (stops a streaming reply first)."""
+        await self.action_stop()
+        self.turn = None
+        self.conversation.clear()
+        await self.chat_pane.clear_messages()
+        await self.query_one(TracePanel).clear_steps()
+        self.status.stats = ""
+        self.query_one(PromptInput).focus()
+
+    def action_toggle_sidebar(self) -> None:
+        """Show or hide the history sidebar."""
+        self.query_one(HistorySidebar).toggle_class("visible")
+
+    def action_toggle_trace(self) -> None:
+        """Show or hide the tool-call trace panel."""
+        self.query_one(TracePanel).toggle_class("visible")
+
+    def action_focus_prompt(self) -> None:
+        """Put the cursor in the prompt."""
+        self.query_one(PromptInput).focus()

@@ -1,0 +1,22 @@
+"""The app's resolved settings: CLI flags layered over the config file over defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backends.events import GenerationParams
+from backends.options import BackendOptions
+
+
+@dataclass(frozen=True, slots=True)
+class AppSettings:
+    """Everything the app needs to start; built by ``tui.cli``."""
+
+    backend: BackendOptions = field(default_factory=BackendOptions)
+    params: GenerationParams = field(default_factory=GenerationParams)
+    system: str | None = None
+    theme: str | None = None
+    db_path: Path | None = None
+    resume: int | None = None
+    keymap: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,41 @@
+"""The scrolling conversation: user prompts and streamed replies, following the newest text."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+
+from tui.widgets.assistant_message import AssistantMessage
+from tui.widgets.user_message import UserMessage
+
+
+class ChatPane(VerticalScroll, can_focus=True):
+    """Follows the stream while anchored; scrolling up releases the anchor until the user returns."""
+
+    BINDINGS = [
+        Binding("pageup", "page_up", "Page up", show=False, id="chat.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="chat.page_down"),
+        Binding("home", "scroll_home", "Top", show=False, id="chat.top"),
+        Binding("end", "scroll_end", "Bottom", show=False, id="chat.bottom"),
+    ]
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    async def add_user(self, text: str) -> UserMessage:
+        """Append a user prompt and scroll to it."""
+        message = UserMessage(text)
+        await self.mount(message)
+        self.anchor()
+        return message
+
+    async def add_assistant(self, text: str = "", *, note: str = "") -> AssistantMessage:
+        """Append an assistant reply (empty for one about to stream)."""
+        message = AssistantMessage(text, note=note)
+        await self.mount(message)
+        return message
+
+    async def clear_messages(self) -> None:
+        """Remove every message (new chat)."""
+        await self.remove_children()
+        self.anchor()

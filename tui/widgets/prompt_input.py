@@ -1,0 +1,51 @@
+"""The multi-line prompt: Enter sends, ctrl+j inserts a newline."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+
+class PromptInput(TextArea):
+    """A TextArea where Enter submits the text instead of inserting a newline."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Send", id="prompt.send"),
+        Binding("ctrl+j", "newline", "Newline", id="prompt.newline"),
+    ]
+
+    class Submitted(Message):
+        """The user pressed Enter; ``text`` is the whole prompt."""
+
+        def __init__(self, prompt: PromptInput, text: str) -> None:
+            super().__init__()
+            self.prompt = prompt
+            self.text = text
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        self.placeholder = "Ask anything — Enter sends, ctrl+j adds a newline"
+
+    async def _on_key(self, event: events.Key) -> None:
+        # TextArea inserts a newline for Enter before bindings run, so intercept it here.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        if event.key == "ctrl+j":
+            event.stop()
+            event.prevent_default()
+            self.action_newline()
+            return
+        await super()._on_key(event)
+
+    def action_submit(self) -> None:
+        """Post the prompt text; the screen decides whether to accept and clear it."""
+        self.post_message(self.Submitted(self, self.text))
+
+    def action_newline(self) -> None:
+        """Insert a newline at the cursor."""
+        self.insert("\n")

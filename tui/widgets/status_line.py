@@ -1,0 +1,49 @@
+"""One line under the prompt: backend, model, state and the last reply's speed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from backends.events import BackendInfo, Usage
+
+
+def format_usage(usage: Usage) -> str:
+    """``14.2 tok/s · TTFT 0.31 s · 96 tokens`` (parts that are unknown are left out)."""
+    parts: list[str] = []
+    if usage.tokens_per_s is not None:
+        parts.append(f"{usage.tokens_per_s:.1f} tok/s")
+    if usage.ttft_s is not None:
+        parts.append(f"TTFT {usage.ttft_s:.2f} s")
+    if usage.completion_tokens:
+        parts.append(f"{usage.completion_tokens} tokens")
+    return " · ".join(parts)
+
+
+class StatusLine(Static):
+    """Shows ``backend · model · device │ state │ stats``."""
+
+    state: reactive[str] = reactive("starting")
+    stats: reactive[str] = reactive("")
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.backend_label = ""
+
+    def set_backend(self, info: BackendInfo) -> None:
+        """Name the backend once it is ready."""
+        device = f" · {info.device}" if info.device and info.device != "none" else ""
+        self.backend_label = f"{info.name} · {info.model}{device}"
+        self.refresh_line()
+
+    def watch_state(self) -> None:
+        self.refresh_line()
+
+    def watch_stats(self) -> None:
+        self.refresh_line()
+
+    def refresh_line(self) -> None:
+        """Redraw from the current parts (plain Text: names may come from a server)."""
+        parts = [part for part in (self.backend_label, self.state, self.stats) if part]
+        self.update(Text(" │ ".join(parts)))
