@@ -182,6 +182,7 @@ class ChatScreen(Screen[None]):
         view = await self.chat_pane.add_assistant()
         self.turn = ActiveTurn(self._turn_counter, view)
         self.status.state = "streaming… (Esc stops)"
+        self.refresh_bindings()
         self.turn.worker = self.run_worker(
             partial(
                 self._stream_turn,
@@ -224,6 +225,7 @@ class ChatScreen(Screen[None]):
 
     async def _end_turn(self, turn: ActiveTurn, event: Done | Error) -> None:
         self.turn = None
+        self.refresh_bindings()
         text = turn.view.text
         if text:
             self.conversation.add(ChatMessage("assistant", text))
@@ -262,8 +264,9 @@ class ChatScreen(Screen[None]):
         turn.cancelled = True
         if turn.worker is not None:
             turn.worker.cancel()
-        await turn.view.finish("stopping…")
+        turn.view.set_note("stopping…")
         self.status.state = "stopping…"
+        await turn.view.finish()
 
     async def action_new_chat(self) -> None:
         """Start an empty conversation (stops a streaming reply first)."""

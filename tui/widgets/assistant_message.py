@@ -41,14 +41,18 @@ class AssistantMessage(Vertical):
             self._stream = Markdown.get_stream(self.body)
         await self._stream.write(sanitize(fragment))
 
-    async def finish(self, note: str = "") -> None:
-        """Stop streaming and render the final text in full (fixes any partial-parse artefacts)."""
+    async def finish(self, note: str | None = None) -> None:
+        """Stop streaming and render the final text in full (fixes any partial-parse artefacts).
+
+        ``note`` replaces the line under the reply; ``None`` leaves it as it is.
+        """
         self.finished = True
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
         await self.body.update(sanitize(self.text))
-        self.set_note(note)
+        if note is not None:
+            self.set_note(note)
 
     def set_note(self, note: str, *, error: bool = False) -> None:
         """Show one line under the reply; untrusted text is displayed, never parsed as markup."""
