@@ -56,7 +56,9 @@ def check_gguf_file(path: Path) -> None:
     except OSError as exc:
         raise BackendConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     if magic != GGUF_MAGIC:
-        raise BackendConfigError(f"{path} is not a GGUF file (bad magic bytes); pass a model folder or a .gguf file")
+        raise BackendConfigError(
+            f"{path} is not a GGUF file (bad magic bytes); pass a model folder or a .gguf file"
+        )
 
 
 def conversion_dir(gguf: Path) -> Path:

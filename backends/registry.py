@@ -51,14 +51,10 @@ BACKEND_NAMES: tuple[str, ...] = tuple(FACTORIES)
 def check_backend_name(name: str) -> None:
     """Raise a one-line ``BackendConfigError`` for an unknown backend name."""
     if name not in FACTORIES:
-        raise BackendConfigError(
-            f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_NAMES)}"
-        )
+        raise BackendConfigError(f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_NAMES)}")
 
 
-def create_backend(
-    options: BackendOptions, progress: ProgressCallback = no_progress
-) -> ChatBackend:
+def create_backend(options: BackendOptions, progress: ProgressCallback = no_progress) -> ChatBackend:
     """Create the backend named in ``options`` (slow: may load a model or contact a server)."""
     check_backend_name(options.backend)
     return FACTORIES[options.backend](options, progress)

@@ -22,7 +22,9 @@ def collect(
     """Run one turn to completion and return every event."""
     cancel = cancel or threading.Event()
     events: list[BackendEvent] = []
-    for event in backend.stream(messages, params or GenerationParams(max_new_tokens=16, temperature=0), cancel=cancel):
+    for event in backend.stream(
+        messages, params or GenerationParams(max_new_tokens=16, temperature=0), cancel=cancel
+    ):
         events.append(event)
         if on_event is not None:
             on_event(event, cancel)
@@ -52,8 +54,11 @@ def check_cancel_midway(backend: ChatBackend, params: GenerationParams | None = 
         if isinstance(event, TokenDelta):
             cancel.set()
 
-    events = collect(backend, params=params or GenerationParams(max_new_tokens=200, temperature=0),
-                     on_event=cancel_on_first_token)
+    events = collect(
+        backend,
+        params=params or GenerationParams(max_new_tokens=200, temperature=0),
+        on_event=cancel_on_first_token,
+    )
     assert_one_terminal_event(events)
     last = events[-1]
     assert isinstance(last, Done) and last.reason == "cancelled", last

@@ -12,7 +12,10 @@ from tui.widgets.user_message import UserMessage
 
 
 async def test_type_send_and_stream_a_reply() -> None:
-    reply = [*tokens("Hello **there**, here is code:\n\n```python\nprint(1)\n```"), Done("stop", Usage(5, 9, 0.1, 42.0, 0.3))]
+    reply = [
+        *tokens("Hello **there**, here is code:\n\n```python\nprint(1)\n```"),
+        Done("stop", Usage(5, 9, 0.1, 42.0, 0.3)),
+    ]
     app, backend = scripted_app([reply])
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
@@ -41,7 +44,12 @@ async def test_escape_cancels_and_no_token_appears_after() -> None:
         assert isinstance(screen, ChatScreen)
         await wait_for(pilot, lambda: screen.backend is not None)
         await pilot.press(*"go", "enter")
-        await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)) and len(screen.query_one(AssistantMessage).text) > 20)
+        await wait_for(
+            pilot,
+            lambda: (
+                bool(screen.query(AssistantMessage)) and len(screen.query_one(AssistantMessage).text) > 20
+            ),
+        )
         await pilot.press("escape")
         view = screen.query_one(AssistantMessage)
         text_at_cancel = view.text

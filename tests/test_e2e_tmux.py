@@ -14,7 +14,9 @@ from tests.tmux_session import TmuxSession
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (scripts/system-deps.sh installs it)"),
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed (scripts/system-deps.sh installs it)"
+    ),
 ]
 
 APP = str(Path(sys.executable).with_name("internlm-tui"))
@@ -24,7 +26,11 @@ APP = str(Path(sys.executable).with_name("internlm-tui"))
 def app_in_tmux(embedded_model_dir: Path, tmp_path: Path) -> Iterator[TmuxSession]:
     import os
 
-    env = {key: os.environ[key] for key in ("INTERNLM_TUI_CACHE_DIR", "INTERNLM_TUI_DB", "XDG_CONFIG_HOME", "XDG_DATA_HOME") if key in os.environ}
+    env = {
+        key: os.environ[key]
+        for key in ("INTERNLM_TUI_CACHE_DIR", "INTERNLM_TUI_DB", "XDG_CONFIG_HOME", "XDG_DATA_HOME")
+        if key in os.environ
+    }
     env["TERM"] = "xterm-256color"
     session = TmuxSession(f"{APP} --temperature 0 --max-new-tokens 40", env=env)
     yield session

@@ -41,7 +41,11 @@ def test_seeded_sampling_is_reproducible(local: LocalBackend) -> None:
 
 
 def test_max_new_tokens_ends_with_length(local: LocalBackend) -> None:
-    events = collect(local, [ChatMessage("user", "Count from 1 to 100.")], GenerationParams(max_new_tokens=5, temperature=0))
+    events = collect(
+        local,
+        [ChatMessage("user", "Count from 1 to 100.")],
+        GenerationParams(max_new_tokens=5, temperature=0),
+    )
     done = events[-1]
     assert isinstance(done, Done)
     assert done.reason == "length"

@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 class TmuxSession:
     """One detached tmux session on a private socket, killed on ``close``."""
 
-    def __init__(self, command: str, *, width: int = 120, height: int = 40,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, command: str, *, width: int = 120, height: int = 40, env: Mapping[str, str] | None = None
+    ) -> None:
         if shutil.which("tmux") is None:
             raise RuntimeError("tmux is not installed")
         self.socket = f"internlm-tui-test-{uuid.uuid4().hex[:8]}"
@@ -24,7 +25,9 @@ class TmuxSession:
         self._tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), shell_cmd)
 
     def _tmux(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30
+        )
         if result.returncode != 0:
             raise RuntimeError(f"tmux {args[0]} failed: {result.stderr.strip()}")
         return result.stdout
