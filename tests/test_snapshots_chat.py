@@ -10,7 +10,10 @@ from backends.events import Done, Usage
 from tests.app_helpers import scripted_app, tokens, wait_for
 from tui.screens.chat import ChatScreen
 
-REPLY = "Here is a function:\n\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n\nIt **adds** two numbers."
+REPLY = (
+    "Here is a function:\n\n```python\ndef add(a: int, b: int) -> int:\n"
+    "    return a + b\n```\n\nIt **adds** two numbers."
+)
 
 
 async def _ready(pilot: Pilot[None]) -> ChatScreen:
