@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 from backends.events import Done, Usage
 from tests.app_helpers import scripted_app, tokens, wait_for
 from tui.screens.chat import ChatScreen
+from tui.widgets.prompt_input import PromptInput
 
 REPLY = (
     "Here is a function:\n\n```python\ndef add(a: int, b: int) -> int:\n"
@@ -20,6 +21,7 @@ async def _ready(pilot: Pilot[None]) -> ChatScreen:
     screen = pilot.app.screen
     assert isinstance(screen, ChatScreen)
     await wait_for(pilot, lambda: screen.backend is not None)
+    screen.query_one(PromptInput).cursor_blink = False  # a blinking cursor makes snapshots flaky
     return screen
 
 
