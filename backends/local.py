@@ -65,7 +65,9 @@ def quantization_config(bits: int | None, device: str) -> Any:
     if bits not in (4, 8):
         raise BackendConfigError("--bits must be 4 or 8")
     if device != "cuda":
-        raise BackendConfigError(f"--bits {bits} needs a CUDA GPU (bitsandbytes); this machine runs on {device}")
+        raise BackendConfigError(
+            f"--bits {bits} needs a CUDA GPU (bitsandbytes); this machine runs on {device}"
+        )
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
@@ -133,9 +135,13 @@ def _cancel_criteria(cancel: threading.Event) -> Any:
     from transformers import StoppingCriteria
 
     class CancelCriteria(StoppingCriteria):  # type: ignore[misc]
-        def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
-            flag = torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
-            return flag  # type: ignore[return-value]
+        def __call__(
+            self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any
+        ) -> torch.BoolTensor:
+            flag = torch.full(
+                (input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device
+            )
+            return flag
 
     return CancelCriteria()
 
@@ -254,8 +260,10 @@ class LocalBackend:
         thread.join()
         finished = time.perf_counter()
         if "error" in outcome:
-            exc = outcome["error"]
-            yield Error(f"generation failed: {type(exc).__name__}: {exc}".splitlines()[0], repr(exc))
+            failure = outcome["error"]
+            yield Error(
+                f"generation failed: {type(failure).__name__}: {failure}".splitlines()[0], repr(failure)
+            )
             return
         if pieces:
             yield TokenDelta("".join(pieces))

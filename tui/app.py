@@ -13,6 +13,7 @@ from backends.base import ChatBackend, ProgressCallback
 from backends.registry import create_backend
 from tui.screens.chat import BackendFactory, ChatScreen
 from tui.settings import AppSettings
+from tui.store.store import HistoryStore, open_store
 
 
 def default_factory(settings: AppSettings) -> BackendFactory:
@@ -33,13 +34,22 @@ class InternLMApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
     ]
 
-    def __init__(self, settings: AppSettings, backend_factory: BackendFactory | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        backend_factory: BackendFactory | None = None,
+        store: HistoryStore | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self._backend_factory = backend_factory or default_factory(settings)
+        self.store = store if store is not None else open_store(settings.db_path)
 
     def get_default_screen(self) -> Screen[None]:
-        return ChatScreen(self.settings, self._backend_factory)
+        return ChatScreen(self.settings, self._backend_factory, self.store)
+
+    def on_unmount(self) -> None:
+        self.store.close()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every binding of the screen is also a palette command (keyboard-only rule)."""

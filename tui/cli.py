@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -15,7 +16,9 @@ from backends.events import GenerationParams
 from backends.options import AgentOptions, BackendOptions, RemoteOptions
 from backends.registry import BACKEND_NAMES, check_backend_name
 from tui import __version__
+from tui.sanitize import sanitize
 from tui.settings import AppSettings
+from tui.store.store import HistoryStore, StoreError, open_store
 
 EXIT_USAGE = 2
 
@@ -59,14 +62,22 @@ def build_parser() -> OneLineParser:
     )
     parser.add_argument("--version", action="version", version=f"internlm-tui {__version__}")
     model = parser.add_argument_group("model and backend")
-    model.add_argument("--backend", default=None, metavar="NAME",
-                       help=f"one of: {', '.join(BACKEND_NAMES)} (default: local)")
-    model.add_argument("--model", default=None, metavar="PATH_OR_ID",
-                       help="model folder, .gguf file or hub id (local); model name (remote); "
-                       "default: the embedded model")
+    model.add_argument(
+        "--backend", default=None, metavar="NAME", help=f"one of: {', '.join(BACKEND_NAMES)} (default: local)"
+    )
+    model.add_argument(
+        "--model",
+        default=None,
+        metavar="PATH_OR_ID",
+        help="model folder, .gguf file or hub id (local); model name (remote); default: the embedded model",
+    )
     model.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: auto")
-    model.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"], default=None,
-                       help="default: auto (bfloat16 on GPU, float32 on CPU)")
+    model.add_argument(
+        "--dtype",
+        choices=["auto", "float32", "float16", "bfloat16"],
+        default=None,
+        help="default: auto (bfloat16 on GPU, float32 on CPU)",
+    )
     model.add_argument("--trust-remote-code", action="store_true", default=None, help=TRUST_HELP)
     model.add_argument("--adapter", metavar="DIR", default=None, help="LoRA adapter folder (peft)")
     model.add_argument("--bits", type=int, choices=[4, 8], default=None, help="load quantised (CUDA only)")
@@ -82,14 +93,47 @@ def build_parser() -> OneLineParser:
     gen.add_argument("--no-stream", action="store_true", default=None, help="show each reply when complete")
 
     remote = parser.add_argument_group("remote backend")
-    remote.add_argument("--base-url", default=None, help="OpenAI-compatible server, e.g. http://host:23333/v1")
-    remote.add_argument("--api-key-env", default=None, metavar="VAR",
-                        help="environment variable holding the API key (default: OPENAI_API_KEY)")
+    remote.add_argument(
+        "--base-url", default=None, help="OpenAI-compatible server, e.g. http://host:23333/v1"
+    )
+    remote.add_argument(
+        "--api-key-env",
+        default=None,
+        metavar="VAR",
+        help="environment variable holding the API key (default: OPENAI_API_KEY)",
+    )
+
+    history = parser.add_argument_group("history")
+    history.add_argument(
+        "--db",
+        default=None,
+        metavar="PATH",
+        help="history database (default: user data dir; env INTERNLM_TUI_DB)",
+    )
+    history.add_argument("--list", action="store_true", help="list saved conversations and exit")
+    history.add_argument(
+        "--resume",
+        nargs="?",
+        const=-1,
+        type=int,
+        default=None,
+        metavar="ID",
+        help="open a saved conversation (no ID: the most recent)",
+    )
+    history.add_argument(
+        "--export", type=int, default=None, metavar="ID", help="print a conversation and exit"
+    )
+    history.add_argument("--format", choices=["md", "json"], default="md", help="export format (default: md)")
+    history.add_argument("-o", "--output", default=None, metavar="FILE", help="write the export to FILE")
 
     agent = parser.add_argument_group("agent backend")
     agent.add_argument("--tools", default=None, help="comma-separated tools (default: python)")
-    agent.add_argument("--approve", choices=["ask", "auto"], default=None,
-                       help="ask before running model-written code (default: ask)")
+    agent.add_argument(
+        "--approve",
+        choices=["ask", "auto"],
+        default=None,
+        help="ask before running model-written code (default: ask)",
+    )
     return parser
 
 
@@ -97,11 +141,11 @@ def settings_from_args(args: argparse.Namespace) -> AppSettings:
     """Turn parsed flags into settings, validating what can be checked without loading."""
     backend_name = args.backend or "local"
     check_backend_name(backend_name)
-    if backend_name in ("local",) or (backend_name == "agent" and not args.base_url):
-        if args.model is not None or backend_name == "local":
-            from backends.model_source import resolve_model
+    uses_local_model = backend_name == "local" or (backend_name == "agent" and not args.base_url)
+    if uses_local_model:
+        from backends.model_source import resolve_model
 
-            resolve_model(args.model)
+        resolve_model(args.model)
     remote = RemoteOptions(
         base_url=args.base_url,
         api_key_env=args.api_key_env or "OPENAI_API_KEY",
@@ -132,7 +176,15 @@ def settings_from_args(args: argparse.Namespace) -> AppSettings:
         seed=args.seed,
         stream=not args.no_stream,
     )
-    return AppSettings(backend=options, params=params, system=args.system)
+    from pathlib import Path
+
+    return AppSettings(
+        backend=options,
+        params=params,
+        system=args.system,
+        db_path=Path(args.db).expanduser() if args.db else None,
+        resume=args.resume,
+    )
 
 
 def parse_settings(argv: Sequence[str] | None = None) -> AppSettings:
@@ -144,12 +196,56 @@ def parse_settings(argv: Sequence[str] | None = None) -> AppSettings:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``internlm-tui`` console script."""
     try:
-        settings = parse_settings(argv)
-    except (UsageError, BackendConfigError) as exc:
+        args = build_parser().parse_args(argv)
+        if args.list or args.export is not None:
+            return run_history_command(args)
+        settings = settings_from_args(args)
+        store = open_store(settings.db_path)
+        if settings.resume is not None:
+            settings = resolve_resume(settings, store)
+    except (UsageError, BackendConfigError, StoreError, OSError) as exc:
         print(f"internlm-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from tui.app import InternLMApp
 
-    app = InternLMApp(settings)
+    app = InternLMApp(settings, store=store)
     app.run()
     return app.return_code or 0
+
+
+def resolve_resume(settings: AppSettings, store: HistoryStore) -> AppSettings:
+    """``--resume`` without an id means the latest conversation; an unknown id is an error."""
+    from dataclasses import replace
+
+    wanted = settings.resume
+    if wanted == -1:
+        wanted = store.latest_conversation_id()
+        if wanted is None:
+            raise UsageError("--resume: there are no saved conversations yet")
+    elif wanted is None or store.get_conversation(wanted) is None:
+        raise UsageError(f"--resume: no conversation with id {wanted} (see internlm-tui --list)")
+    return replace(settings, resume=wanted)
+
+
+def run_history_command(args: argparse.Namespace) -> int:
+    """``--list`` and ``--export`` work without starting the app."""
+    from pathlib import Path
+
+    from tui.store.export import export
+
+    store = open_store(Path(args.db).expanduser() if args.db else None)
+    if store.warning:
+        raise StoreError(store.warning)
+    if args.list:
+        for conversation in store.list_conversations():
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.updated_at))
+            count = store.count_messages(conversation.id)
+            title = sanitize(conversation.title)
+            print(f"{conversation.id:>6}  {when}  {count:>4} msgs  {title}")
+        return 0
+    text = export(store, args.export, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.user_message import UserMessage
@@ -19,8 +20,16 @@ class ChatPane(VerticalScroll, can_focus=True):
         Binding("end", "scroll_end", "Bottom", show=False, id="chat.bottom"),
     ]
 
+    class NearTop(Message):
+        """The user scrolled to the top: older messages may be loaded above."""
+
     def on_mount(self) -> None:
         self.anchor()
+        self.watch(self, "scroll_y", self._scrolled, init=False)
+
+    def _scrolled(self, value: float) -> None:
+        if value <= 0 and self.max_scroll_y > 0:
+            self.post_message(self.NearTop())
 
     async def add_user(self, text: str) -> UserMessage:
         """Append a user prompt and scroll to it."""

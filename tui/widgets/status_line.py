@@ -26,6 +26,7 @@ class StatusLine(Static):
 
     state: reactive[str] = reactive("starting")
     stats: reactive[str] = reactive("")
+    alert: reactive[str] = reactive("")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -43,7 +44,10 @@ class StatusLine(Static):
     def watch_stats(self) -> None:
         self.refresh_line()
 
+    def watch_alert(self) -> None:
+        self.refresh_line()
+
     def refresh_line(self) -> None:
         """Redraw from the current parts (plain Text: names may come from a server)."""
-        parts = [part for part in (self.backend_label, self.state, self.stats) if part]
+        parts = [part for part in (self.alert, self.backend_label, self.state, self.stats) if part]
         self.update(Text(" │ ".join(parts)))

@@ -1,0 +1,58 @@
+"""SIGKILL the real app mid-stream: the prompt and the partial reply survive in SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.tmux_session import TmuxSession
+from tui.store.store import open_store
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed (scripts/system-deps.sh installs it)"
+    ),
+]
+
+
+def app_pid(marker: str) -> int:
+    """The Python process of the app (not the shell tmux started it from)."""
+    found = subprocess.run(["pgrep", "-f", "--", marker], capture_output=True, text=True).stdout.split()
+    for pid in found:
+        if Path(f"/proc/{pid}/comm").read_text().startswith("python"):
+            return int(pid)
+    raise AssertionError(f"app process not found among {found}")
+
+
+def test_sigkill_mid_stream_keeps_prompt_and_partial_reply(tmp_path: Path) -> None:
+    script = tmp_path / "slow.json"
+    script.write_text(json.dumps([[{"type": "token", "text": f"word{i} "} for i in range(2000)]]))
+    db = tmp_path / "history.sqlite3"
+    command = f"{sys.executable} -m tui --backend scripted --model {script} --db {db}"
+    session = TmuxSession(command, env={"TERM": "xterm-256color", "PYTHONPATH": str(Path.cwd())})
+    try:
+        session.wait_for(lambda s: "ready" in s, timeout=60, what="app ready")
+        session.send("remember this prompt", literal=True)
+        session.send("Enter")
+        session.wait_for(lambda s: "word40" in s, timeout=60, what="streaming")
+        os.kill(app_pid(str(db)), signal.SIGKILL)
+        session.wait_for(lambda s: "[exited" in s, timeout=30, what="process gone")
+    finally:
+        session.close()
+    store = open_store(db)
+    assert store.integrity_ok()
+    conversation = store.list_conversations()[0]
+    messages = store.get_messages(conversation.id)
+    assert messages[0].role == "user" and messages[0].content == "remember this prompt"
+    reply = messages[1]
+    assert reply.status == "interrupted"
+    assert reply.content.startswith("word0 word1 ") and len(reply.content.split()) >= 10
+    assert store.recovered == 1

@@ -1,0 +1,28 @@
+"""Where exports go: the current directory if writable, else the user data dir."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from tui.store.export import ExportFormat
+
+
+def export_dir() -> Path:
+    """The working directory when writable (where a shell user looks), else the data dir."""
+    cwd = Path.cwd()
+    if os.access(cwd, os.W_OK):
+        return cwd
+    from platformdirs import user_data_path
+
+    folder = user_data_path("internlm-tui") / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def export_paths(conversation_id: int) -> list[tuple[ExportFormat, Path]]:
+    """One Markdown and one JSON file name for a conversation, stamped with the time."""
+    stem = f"internlm-tui-chat-{conversation_id}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder = export_dir()
+    return [("md", folder / f"{stem}.md"), ("json", folder / f"{stem}.json")]

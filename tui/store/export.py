@@ -1,0 +1,122 @@
+"""Export one conversation as Markdown or as JSON in the OpenAI messages format.
+
+Both include the system prompt, every message, agent tool calls with their results, and the
+per-reply figures (status, tokens, TTFT, tokens/s). Text is exported raw, as stored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+from tui.store.store import HistoryStore, StoredMessage, StoreError
+
+ExportFormat = Literal["md", "json"]
+
+
+def _stats(message: StoredMessage) -> dict[str, Any]:
+    stats = {
+        "status": message.status,
+        "backend": message.backend or None,
+        "model": message.model or None,
+        "prompt_tokens": message.prompt_tokens,
+        "completion_tokens": message.completion_tokens,
+        "ttft_s": message.ttft_s,
+        "tokens_per_s": message.tokens_per_s,
+        "params": message.params or None,
+        "created_at": message.created_at,
+    }
+    return {key: value for key, value in stats.items() if value is not None}
+
+
+def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
+    """The conversation as ``{"title", ..., "messages": [...]}`` in OpenAI chat format."""
+    conversation = store.get_conversation(conversation_id)
+    if conversation is None:
+        raise StoreError(f"no conversation with id {conversation_id} (see internlm-tui --list)")
+    messages: list[dict[str, Any]] = []
+    if conversation.system:
+        messages.append({"role": "system", "content": conversation.system})
+    for message in store.get_messages(conversation_id):
+        tools = store.tool_events(message.id) if message.role == "assistant" else []
+        if tools:
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": t.call_id,
+                            "type": "function",
+                            "function": {"name": t.name, "arguments": t.arguments},
+                        }
+                        for t in tools
+                    ],
+                }
+            )
+            for tool in tools:
+                entry: dict[str, Any] = {
+                    "role": "tool",
+                    "tool_call_id": tool.call_id,
+                    "content": tool.output or "",
+                }
+                entry["x_stats"] = {
+                    k: v for k, v in (("ok", tool.ok), ("elapsed_s", tool.elapsed_s)) if v is not None
+                }
+                messages.append(entry)
+        item: dict[str, Any] = {"role": message.role, "content": message.content}
+        if message.role == "assistant":
+            item["x_stats"] = _stats(message)
+        messages.append(item)
+    return {
+        "id": conversation.id,
+        "title": conversation.title,
+        "created_at": conversation.created_at,
+        "backend": conversation.backend,
+        "model": conversation.model,
+        "params": conversation.params,
+        "messages": messages,
+    }
+
+
+def to_markdown(store: HistoryStore, conversation_id: int) -> str:
+    """A readable Markdown transcript with tool calls and figures."""
+    data = to_openai(store, conversation_id)
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(data["created_at"]))
+    lines = [f"# {data['title']}", "", f"*{when} · {data['backend']} · {data['model']}*", ""]
+    for message in data["messages"]:
+        role = message["role"]
+        if role == "system":
+            lines += ["## System", "", message["content"], ""]
+        elif role == "user":
+            lines += ["## You", "", message["content"], ""]
+        elif role == "tool":
+            stats = message.get("x_stats", {})
+            status = "ok" if stats.get("ok", True) else "error"
+            elapsed = f" · {stats['elapsed_s']:.2f} s" if "elapsed_s" in stats else ""
+            lines += [f"**Tool result** ({status}{elapsed})", "", "```", message["content"], "```", ""]
+        elif message.get("tool_calls"):
+            for call in message["tool_calls"]:
+                fn = call["function"]
+                lines += [f"**Tool call** `{fn['name']}`", "", "```", fn["arguments"], "```", ""]
+        else:
+            stats = message.get("x_stats", {})
+            figures = [
+                f"{stats['tokens_per_s']:.1f} tok/s" if stats.get("tokens_per_s") else "",
+                f"TTFT {stats['ttft_s']:.2f} s" if stats.get("ttft_s") else "",
+                f"{stats['completion_tokens']} tokens" if stats.get("completion_tokens") else "",
+                stats.get("status", "") if stats.get("status") not in (None, "done") else "",
+            ]
+            lines += ["## Assistant", "", message["content"], ""]
+            shown = " · ".join(f for f in figures if f)
+            if shown:
+                lines += [f"*{shown}*", ""]
+    return "\n".join(lines)
+
+
+def export(store: HistoryStore, conversation_id: int, fmt: ExportFormat) -> str:
+    """The conversation as text in ``fmt``."""
+    if fmt == "json":
+        return json.dumps(to_openai(store, conversation_id), indent=2, ensure_ascii=False) + "\n"
+    return to_markdown(store, conversation_id)

@@ -1,0 +1,68 @@
+"""Ordered schema migrations; ``PRAGMA user_version`` records how many have been applied.
+
+Each migration runs in one transaction together with the version bump, so a crash mid-way
+leaves the previous version intact. Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+V1 = """
+CREATE TABLE conversations (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    backend TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    system TEXT,
+    params_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX conversations_updated ON conversations(updated_at DESC);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'done',
+    created_at REAL NOT NULL,
+    backend TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    params_json TEXT NOT NULL DEFAULT '{}',
+    ttft_s REAL,
+    tokens_per_s REAL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER
+);
+CREATE INDEX messages_conversation ON messages(conversation_id, id);
+"""
+
+V2 = """
+ALTER TABLE messages ADD COLUMN owner TEXT;
+CREATE TABLE tool_events (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    call_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    output TEXT,
+    ok INTEGER,
+    elapsed_s REAL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX tool_events_message ON tool_events(message_id, id);
+CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id');
+INSERT INTO messages_fts(rowid, content) SELECT id, content FROM messages;
+CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
+LATEST_VERSION = len(MIGRATIONS)
