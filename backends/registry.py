@@ -26,12 +26,6 @@ def _remote(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
     return RemoteBackend.connect(options, progress)
 
 
-def _agent(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
-    from backends.agent import AgentBackend
-
-    return AgentBackend.create(options, progress)
-
-
 def _scripted(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
     from backends.scripted import ScriptedBackend
 
@@ -41,7 +35,6 @@ def _scripted(options: BackendOptions, progress: ProgressCallback) -> ChatBacken
 FACTORIES: dict[str, Factory] = {
     "local": _local,
     "remote": _remote,
-    "agent": _agent,
     "scripted": _scripted,
 }
 

@@ -102,6 +102,17 @@ def build_parser() -> OneLineParser:
         metavar="VAR",
         help="environment variable holding the API key (default: OPENAI_API_KEY)",
     )
+    for flag, default, text in (
+        ("--connect-timeout", 10, "seconds to connect"),
+        ("--first-token-timeout", 120, "seconds to wait for the first token"),
+        ("--chunk-timeout", 60, "seconds allowed between chunks"),
+        ("--deadline", 900, "overall limit for one reply, in seconds"),
+    ):
+        remote.add_argument(flag, type=non_negative_number, default=None, metavar="S",
+                            help=f"{text} (default: {default})")
+    remote.add_argument("--max-retries", type=int, default=None, metavar="N",
+                        help="retries before the first token (default: 3)")
+    remote.add_argument("--ca-file", default=None, metavar="PEM", help="extra CA certificates to trust")
 
     history = parser.add_argument_group("history")
     history.add_argument(
@@ -146,9 +157,18 @@ def settings_from_args(args: argparse.Namespace) -> AppSettings:
         from backends.model_source import resolve_model
 
         resolve_model(args.model)
+    if backend_name == "remote" and not args.base_url:
+        raise UsageError("--backend remote needs --base-url, e.g. http://host:23333/v1")
+    defaults = RemoteOptions()
     remote = RemoteOptions(
         base_url=args.base_url,
-        api_key_env=args.api_key_env or "OPENAI_API_KEY",
+        api_key_env=args.api_key_env or defaults.api_key_env,
+        connect_timeout_s=args.connect_timeout or defaults.connect_timeout_s,
+        first_token_timeout_s=args.first_token_timeout or defaults.first_token_timeout_s,
+        chunk_timeout_s=args.chunk_timeout or defaults.chunk_timeout_s,
+        deadline_s=args.deadline or defaults.deadline_s,
+        max_retries=defaults.max_retries if args.max_retries is None else args.max_retries,
+        ca_file=args.ca_file,
     )
     tools = tuple(t.strip() for t in (args.tools or "python").split(",") if t.strip())
     agent = AgentOptions(

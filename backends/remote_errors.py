@@ -1,0 +1,51 @@
+"""One-line descriptions of HTTP failures from an OpenAI-compatible server.
+
+The server's own message is kept (it is usually the most useful part) but shortened to one
+line and never includes request headers, so an API key cannot leak through an error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_SERVER_MESSAGE = 200
+
+
+def server_message(body: str) -> str:
+    """The ``error.message`` / ``detail`` of a JSON error body, or the body's first line."""
+    text = body.strip()
+    try:
+        data: Any = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(error, dict):
+            error = error.get("message", error)
+        if error is not None:
+            text = str(error)
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_SERVER_MESSAGE else line[: MAX_SERVER_MESSAGE - 1] + "…"
+
+
+def describe_status(status: int, body: str, *, model: str, key_env: str) -> str:
+    """What a failed response means for the user, in one line."""
+    detail = server_message(body)
+    suffix = f": {detail}" if detail else ""
+    if status == 401:
+        return f"401 unauthorised: the server rejected the API key (check ${key_env}){suffix}"
+    if status == 403:
+        return f"403 forbidden: the API key may not use this model{suffix}"
+    if status == 404:
+        return f"404 not found: the server has no model {model!r} or no such endpoint{suffix}"
+    if status == 429:
+        return f"429 rate limited by the server; try again shortly{suffix}"
+    if status >= 500:
+        return f"server error {status}{suffix}"
+    return f"request rejected ({status}){suffix}"
+
+
+def is_retryable_status(status: int) -> bool:
+    """Retry 429 and 5xx; never other 4xx (they will fail the same way again)."""
+    return status == 429 or status >= 500
