@@ -66,13 +66,17 @@ def test_done_carries_usage(backend: ChatBackend) -> None:
 
 
 def test_backends_never_import_the_ui() -> None:
-    """Importing every backend module (and creating the scripted one) loads no UI library."""
+    """Importing every backend module (and creating the scripted one) loads no UI library.
+
+    rich is not checked here: httpx imports it for its own command line. lint-imports checks
+    that our code never imports it.
+    """
     code = (
         "import sys, importlib, pkgutil, backends\n"
         "for m in pkgutil.walk_packages(backends.__path__, 'backends.'):\n"
         "    importlib.import_module(m.name)\n"
         "from backends.scripted import ScriptedBackend; ScriptedBackend()\n"
-        "bad = sorted(n for n in sys.modules if n.split('.')[0] in {'textual', 'rich', 'tui', 'themes'})\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in {'textual', 'tui', 'themes'})\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
