@@ -29,6 +29,27 @@ def head(status: int = 200, extra: str = "", content_type: str = "text/event-str
     ).encode()
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """The whole request (headers and body): closing with unread bytes would reset the socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    headers, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in headers.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return headers + b"\r\n\r\n" + body
+
+
 class FaultServer:
     """Serves ``/v1/...``; ``handler(conn, attempt)`` writes the response of each request."""
 
@@ -54,7 +75,7 @@ class FaultServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            data = conn.recv(65536)
+            data = read_request(conn)
             self.requests.append(data)
             if data.startswith(b"GET"):
                 body = json.dumps({"data": [{"id": "fake-model"}]}).encode()
