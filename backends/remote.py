@@ -2,27 +2,24 @@
 
 HTTP and SSE parsing come from httpx and httpx-sse. The stream is read in a helper thread
 that feeds a queue, so the generator can apply separate first-token and between-chunk
-timeouts, an overall deadline and cancellation, and stop a stream at once by closing the
-response (which closes the connection, so the server stops generating).
+timeouts, an overall deadline and cancellation, and stop a stream at once by shutting its
+socket down (so the server sees the disconnect and stops generating).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import os
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from httpx_sse import ServerSentEvent, connect_sse
 
-from backends.base import BackendConfigError, BackendLoadError, ProgressCallback
+from backends.base import BackendLoadError, ProgressCallback
 from backends.events import (
     BackendEvent,
     BackendInfo,
@@ -31,49 +28,16 @@ from backends.events import (
     DoneReason,
     Error,
     GenerationParams,
+    ThoughtDelta,
     TokenDelta,
     Usage,
 )
 from backends.options import BackendOptions, RemoteOptions
-from backends.remote_errors import describe_status, is_retryable_status, server_message
+from backends.remote_errors import describe_status, is_retryable_status, scrub, server_message
+from backends.remote_http import HangUp, display_url, make_client, retry_after_s
 
-_POLL_S = 0.1
+_POLL_S = 0.05
 _MAX_RETRY_WAIT_S = 30.0
-
-
-def is_loopback(url: str) -> bool:
-    """True for localhost and 127.0.0.0/8 / ::1 URLs (no proxy is used for those)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def make_client(options: RemoteOptions) -> httpx.Client:
-    """An httpx client with our timeouts, certificate checks and proxy rules."""
-    if not options.base_url:
-        raise BackendConfigError("--backend remote needs --base-url (e.g. http://host:23333/v1)")
-    read = max(options.first_token_timeout_s, options.chunk_timeout_s)
-    timeout = httpx.Timeout(connect=options.connect_timeout_s, read=read, write=30.0, pool=10.0)
-    verify: Any = True
-    if options.ca_file:
-        import ssl
-
-        verify = ssl.create_default_context(cafile=options.ca_file)
-    headers = {"Accept": "application/json"}
-    key = os.environ.get(options.api_key_env, "")
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    return httpx.Client(
-        base_url=options.base_url.rstrip("/") + "/",
-        timeout=timeout,
-        verify=verify,
-        headers=headers,
-        trust_env=not is_loopback(options.base_url),
-    )
 
 
 @dataclass
@@ -83,19 +47,43 @@ class _Chunk:
     event: ServerSentEvent | None = None
     status: int | None = None
     body: str = ""
+    response: httpx.Response | None = None
     failure: Exception | None = None
     finished: bool = False
 
 
 class _Retry(Exception):
+    """This attempt failed before anything was shown; another one may succeed."""
+
     def __init__(self, message: str, wait_s: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.wait_s = wait_s
 
 
+@dataclass
+class _Progress:
+    """What one attempt has seen so far."""
+
+    started: float
+    shown: bool = False
+    first_token_at: float | None = None
+    pieces: int = 0
+    finish_reason: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+def _sent_key(client: httpx.Client) -> str:
+    """The API key this client sends, so that a server echoing it back can be redacted."""
+    return str(client.headers.get("authorization", "")).removeprefix("Bearer ")
+
+
+def _kept(shown: bool) -> str:
+    return " (partial reply kept)" if shown else ""
+
+
 class RemoteBackend:
-    """Streams chat completions from an OpenAI-compatible server."""
+    """Streams chat (and raw-prompt) completions from an OpenAI-compatible server."""
 
     def __init__(self, options: RemoteOptions, model: str, client: httpx.Client) -> None:
         self._options = options
@@ -104,23 +92,30 @@ class RemoteBackend:
         self.info = BackendInfo(
             name="remote",
             model=model,
-            device=urlsplit(options.base_url or "").netloc,
-            capabilities=frozenset({"stream", "cancel"}),
+            device=display_url(options.base_url),
+            capabilities=frozenset({"stream", "cancel", "models", "complete"}),
         )
 
+    # ----- connecting and models -------------------------------------------------------------
     @classmethod
     def connect(cls, options: BackendOptions, progress: ProgressCallback) -> RemoteBackend:
-        """Check the server and choose the model (``--model``, else the only/first listed one)."""
+        """Check the server and choose the model (``--model``, else the first listed one)."""
         remote = options.remote
         client = make_client(remote)
-        progress(f"Contacting {remote.base_url}…", None)
-        models = cls._fetch_models(client, remote)
+        progress(f"Contacting {display_url(remote.base_url)}…", None)
+        try:
+            models = cls._fetch_models(client, remote)
+        except BackendLoadError:
+            client.close()
+            raise
         model = options.model
         if model is None:
             if not models:
-                raise BackendLoadError("the server lists no models; pass --model NAME")
+                client.close()
+                raise BackendLoadError("the server lists no models at /v1/models; pass --model NAME")
             model = models[0]
         elif models and model not in models:
+            client.close()
             raise BackendLoadError(f"the server has no model {model!r}; it serves: {', '.join(models[:8])}")
         return cls(remote, model, client)
 
@@ -129,40 +124,59 @@ class RemoteBackend:
         try:
             response = client.get("models")
         except httpx.TransportError as exc:
-            raise BackendLoadError(f"server unreachable at {remote.base_url}: {type(exc).__name__}") from None
+            raise BackendLoadError(
+                f"server unreachable at {display_url(remote.base_url)} ({type(exc).__name__})"
+            ) from None
         if response.status_code in (401, 403):
             raise BackendLoadError(
-                describe_status(response.status_code, response.text, model="", key_env=remote.api_key_env)
+                describe_status(
+                    response.status_code,
+                    response.text,
+                    model="",
+                    key_env=remote.api_key_env,
+                    secret=_sent_key(client),
+                )
             )
         if response.status_code >= 400:
             return []  # some servers do not implement /models; a chat request will tell
         try:
             data = response.json().get("data", [])
             return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
-        except (ValueError, AttributeError, KeyError):
+        except (ValueError, AttributeError, TypeError):
             return []
 
     def list_models(self) -> list[str]:
-        """The models the server offers now (empty if it does not say)."""
+        """The models the server offers now; raises ``BackendLoadError`` if it cannot be reached."""
         return self._fetch_models(self._client, self._options)
 
-    def request_body(self, messages: Sequence[ChatMessage], params: GenerationParams) -> dict[str, Any]:
-        """The JSON of a streaming chat completion with our generation parameters."""
+    def use_model(self, model: str) -> None:
+        """Send the next requests to ``model`` (one of ``list_models()``)."""
+        self.model = model
+        self.info = replace(self.info, model=model)
+
+    # ----- requests --------------------------------------------------------------------------
+    def _common_body(self, params: GenerationParams, stop: Sequence[str] = ()) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "stream": True,
             "stream_options": {"include_usage": True},
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
         }
+        stops = list(dict.fromkeys([*params.stop, *stop]))
         for key, value in (
             ("temperature", params.temperature),
             ("top_p", params.top_p),
             ("max_tokens", params.max_new_tokens),
             ("seed", params.seed),
-            ("stop", list(params.stop) or None),
+            ("stop", stops or None),
         ):
             if value is not None:
                 body[key] = value
+        return body
+
+    def request_body(self, messages: Sequence[ChatMessage], params: GenerationParams) -> dict[str, Any]:
+        """The JSON of a streaming chat completion with our generation parameters."""
+        body = self._common_body(params)
+        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
         return body
 
     def stream(
@@ -175,6 +189,24 @@ class RemoteBackend:
         """Stream one reply; every failure becomes one ``Error`` event with a one-line message."""
         yield from self._stream_path("chat/completions", self.request_body(messages, params), cancel)
 
+    def complete(
+        self,
+        prompt: str,
+        params: GenerationParams,
+        *,
+        cancel: threading.Event,
+        stop: Sequence[str] = (),
+    ) -> Iterator[BackendEvent]:
+        """Stream ``/v1/completions`` for a raw prompt (the agent backend's LLM call).
+
+        Same events, timeouts, retries and cancellation as ``stream``; ``stop`` is added to
+        ``params.stop``. lmdeploy, vLLM and transformers serve all implement this endpoint.
+        """
+        body = self._common_body(params, stop)
+        body["prompt"] = prompt
+        yield from self._stream_path("completions", body, cancel)
+
+    # ----- streaming -------------------------------------------------------------------------
     def _stream_path(
         self, path: str, body: dict[str, Any], cancel: threading.Event
     ) -> Iterator[BackendEvent]:
@@ -193,26 +225,32 @@ class RemoteBackend:
                 wait = retry.wait_s if retry.wait_s is not None else min(0.5 * 2 ** (attempt - 1), 8.0)
                 wait = min(wait, _MAX_RETRY_WAIT_S)
                 if attempt > self._options.max_retries or time.monotonic() + wait > deadline:
-                    yield Error(retry.message)
+                    retries = f" (after {attempt - 1} {'retry' if attempt == 2 else 'retries'})"
+                    retries = retries if attempt > 1 else ""
+                    yield Error(retry.message + retries)
                     return
                 if cancel.wait(wait):
                     yield Done("cancelled")
                     return
+            except Exception as exc:  # a bug or an odd server must still end the turn in one line
+                yield Error(f"remote stream failed: {type(exc).__name__}")
+                return
 
-    def _one_attempt(
-        self, path: str, body: dict[str, Any], cancel: threading.Event, started: float, deadline: float
-    ) -> Iterator[BackendEvent]:
-        chunks: queue.Queue[_Chunk] = queue.Queue()
-        holder: dict[str, httpx.Response] = {}
+    def _start_reader(
+        self, path: str, body: dict[str, Any], chunks: queue.Queue[_Chunk], hang_up: HangUp
+    ) -> threading.Event:
+        """Read the SSE stream in a daemon thread; returns the event that tells it to stop."""
         stop_reader = threading.Event()
 
         def read() -> None:
             try:
-                with connect_sse(self._client, "POST", path, json=body) as source:
-                    holder["response"] = source.response
-                    if source.response.status_code >= 400:
-                        source.response.read()
-                        chunks.put(_Chunk(status=source.response.status_code, body=source.response.text))
+                with connect_sse(
+                    self._client, "POST", path, json=body, extensions={"trace": hang_up.trace}
+                ) as source:
+                    response = source.response
+                    if response.status_code >= 400:
+                        response.read()
+                        chunks.put(_Chunk(status=response.status_code, body=response.text, response=response))
                         return
                     for sse in source.iter_sse():
                         if stop_reader.is_set():
@@ -220,34 +258,41 @@ class RemoteBackend:
                         chunks.put(_Chunk(event=sse))
                 chunks.put(_Chunk(finished=True))
             except Exception as exc:  # handed to the generator, which decides what it means
-                chunks.put(_Chunk(failure=exc))
+                if not stop_reader.is_set():
+                    chunks.put(_Chunk(failure=exc))
 
-        reader = threading.Thread(target=read, name="remote-stream", daemon=True)
-        reader.start()
-        text_seen = False
-        first_token_at: float | None = None
-        last_chunk_at = time.monotonic()
-        usage: dict[str, Any] = {}
-        finish_reason: str | None = None
-        completion_pieces = 0
+        threading.Thread(target=read, name="remote-stream", daemon=True).start()
+        return stop_reader
+
+    def _one_attempt(
+        self, path: str, body: dict[str, Any], cancel: threading.Event, started: float, deadline: float
+    ) -> Iterator[BackendEvent]:
+        chunks: queue.Queue[_Chunk] = queue.Queue()
+        hang_up = HangUp()
+        stop_reader = self._start_reader(path, body, chunks, hang_up)
+        seen = _Progress(started=started)
+        attempt_started = last_chunk_at = time.monotonic()
         try:
             while True:
                 now = time.monotonic()
-                limit = self._options.chunk_timeout_s if text_seen else self._options.first_token_timeout_s
                 if cancel.is_set():
-                    yield Done("cancelled", self._usage(usage, started, first_token_at, completion_pieces))
+                    yield Done("cancelled", self._usage(seen))
                     return
                 if now > deadline:
                     yield Error(
-                        f"stopped: the reply took longer than the {self._options.deadline_s:.0f} s deadline"
-                        + (" (partial reply kept)" if text_seen else "")
+                        f"stopped: the reply took longer than the {self._options.deadline_s:g} s deadline"
+                        + _kept(seen.shown)
                     )
                     return
-                if now - last_chunk_at > limit:
-                    what = "between chunks" if text_seen else "for the first token"
+                if seen.shown and now - last_chunk_at > self._options.chunk_timeout_s:
                     yield Error(
-                        f"the server stalled: nothing for {limit:.0f} s {what}"
-                        + (" (partial reply kept)" if text_seen else "")
+                        f"the server stalled: nothing for {self._options.chunk_timeout_s:g} s mid-reply"
+                        + _kept(True)
+                    )
+                    return
+                if not seen.shown and now - attempt_started > self._options.first_token_timeout_s:
+                    yield Error(
+                        f"the server stalled: no first token within {self._options.first_token_timeout_s:g} s"
                     )
                     return
                 try:
@@ -255,100 +300,99 @@ class RemoteBackend:
                 except queue.Empty:
                     continue
                 last_chunk_at = time.monotonic()
-                if chunk.status is not None:
-                    message = describe_status(
-                        chunk.status, chunk.body, model=self.model, key_env=self._options.api_key_env
-                    )
-                    if is_retryable_status(chunk.status) and not text_seen:
-                        raise _Retry(message, self._retry_after(holder.get("response")))
-                    yield Error(message)
+                outcome = yield from self._handle_chunk(chunk, seen)
+                if outcome:
                     return
-                if chunk.failure is not None and finish_reason is not None:
-                    chunk = _Chunk(finished=True)  # the server hung up after finishing: fine
-                if chunk.failure is not None:
-                    message = self._describe_failure(chunk.failure, text_seen)
-                    if not text_seen and isinstance(chunk.failure, httpx.ConnectError | httpx.ConnectTimeout):
-                        raise _Retry(message)
-                    yield Error(message)
-                    return
-                if chunk.finished:
-                    if finish_reason is None:
-                        yield Error(
-                            "the stream was cut off before the server finished"
-                            + (" (partial reply kept)" if text_seen else "")
-                        )
-                        return
-                    reason: DoneReason = "length" if finish_reason == "length" else "stop"
-                    yield Done(reason, self._usage(usage, started, first_token_at, completion_pieces))
-                    return
-                assert chunk.event is not None
-                if chunk.event.data.strip() == "[DONE]":
-                    reason = "length" if finish_reason == "length" else "stop"
-                    yield Done(reason, self._usage(usage, started, first_token_at, completion_pieces))
-                    return
-                try:
-                    data = json.loads(chunk.event.data)
-                except ValueError:
-                    yield Error(
-                        "the server sent a malformed event" + (" (partial reply kept)" if text_seen else "")
-                    )
-                    return
-                if not isinstance(data, dict):
-                    continue
-                if "error" in data:
-                    yield Error(
-                        "server error: "
-                        + server_message(json.dumps(data))
-                        + (" (partial reply kept)" if text_seen else "")
-                    )
-                    return
-                if isinstance(data.get("usage"), dict):
-                    usage = data["usage"]
-                for choice in data.get("choices") or []:
-                    delta = (choice.get("delta") or {}).get("content") or choice.get("text")
-                    if delta:
-                        if first_token_at is None:
-                            first_token_at = time.monotonic()
-                        text_seen = True
-                        completion_pieces += 1
-                        yield TokenDelta(delta)
-                    if choice.get("finish_reason"):
-                        finish_reason = choice["finish_reason"]
         finally:
             stop_reader.set()
-            response = holder.get("response")
-            if response is not None:
-                response.close()  # closes the connection: the server sees the disconnect
+            hang_up.now()
 
-    @staticmethod
-    def _retry_after(response: httpx.Response | None) -> float | None:
-        if response is None:
-            return None
-        value = response.headers.get("retry-after")
+    def _handle_chunk(self, chunk: _Chunk, seen: _Progress) -> Generator[BackendEvent, None, bool]:
+        """Yield what one chunk means; return True when the attempt is over."""
+        if chunk.status is not None:
+            message = describe_status(
+                chunk.status,
+                chunk.body,
+                model=self.model,
+                key_env=self._options.api_key_env,
+                secret=_sent_key(self._client),
+            )
+            if is_retryable_status(chunk.status) and not seen.shown:
+                raise _Retry(message, retry_after_s(chunk.response))
+            yield Error(message + _kept(seen.shown))
+            return True
+        if chunk.failure is not None and seen.finish_reason is None:
+            message = self._describe_failure(chunk.failure, seen.shown)
+            if not seen.shown and isinstance(chunk.failure, httpx.ConnectError | httpx.ConnectTimeout):
+                raise _Retry(message)
+            yield Error(message)
+            return True
+        if chunk.failure is not None or chunk.finished:
+            if seen.finish_reason is None:
+                yield Error("the stream was cut off before the server finished" + _kept(seen.shown))
+            else:
+                yield self._done(seen)
+            return True
+        assert chunk.event is not None
+        data_text = chunk.event.data.strip()
+        if not data_text:
+            return False
+        if data_text == "[DONE]":
+            yield self._done(seen)
+            return True
         try:
-            return max(0.0, float(value)) if value is not None else None
+            data = json.loads(data_text)
         except ValueError:
-            return None
+            yield Error("the server sent a malformed event" + _kept(seen.shown))
+            return True
+        if not isinstance(data, dict):
+            return False
+        if "error" in data or chunk.event.event == "error":
+            detail = server_message(scrub(data_text, _sent_key(self._client)))
+            yield Error("server error: " + detail + _kept(seen.shown))
+            return True
+        if isinstance(data.get("usage"), dict):
+            seen.usage = data["usage"]
+        for choice in data.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            raw_delta = choice.get("delta")
+            delta: dict[str, Any] = raw_delta if isinstance(raw_delta, dict) else {}
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            text = delta.get("content") or choice.get("text")
+            for piece, kind in ((thought, ThoughtDelta), (text, TokenDelta)):
+                if isinstance(piece, str) and piece:
+                    if seen.first_token_at is None:
+                        seen.first_token_at = time.monotonic()
+                    seen.shown = True
+                    seen.pieces += 1
+                    yield kind(piece)
+            if choice.get("finish_reason"):
+                seen.finish_reason = str(choice["finish_reason"])
+        return False
 
-    def _describe_failure(self, exc: Exception, text_seen: bool) -> str:
-        kept = " (partial reply kept)" if text_seen else ""
+    def _done(self, seen: _Progress) -> Done:
+        reason: DoneReason = "length" if seen.finish_reason == "length" else "stop"
+        return Done(reason, self._usage(seen))
+
+    def _describe_failure(self, exc: Exception, shown: bool) -> str:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-            return f"server unreachable at {self._options.base_url} ({type(exc).__name__})"
+            return f"server unreachable at {display_url(self._options.base_url)} ({type(exc).__name__})"
         if isinstance(exc, httpx.ReadTimeout):
-            return f"the server stalled (read timeout){kept}"
+            return "the server stalled (read timeout)" + _kept(shown)
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-            return f"the stream was cut off ({type(exc).__name__}){kept}"
-        return f"remote request failed: {type(exc).__name__}{kept}"
+            return f"the stream was cut off ({type(exc).__name__})" + _kept(shown)
+        return f"remote request failed: {type(exc).__name__}" + _kept(shown)
 
     @staticmethod
-    def _usage(usage: dict[str, Any], started: float, first_token_at: float | None, pieces: int) -> Usage:
+    def _usage(seen: _Progress) -> Usage:
         finished = time.monotonic()
-        completion = int(usage.get("completion_tokens") or pieces)
-        total = finished - started
+        completion = int(seen.usage.get("completion_tokens") or seen.pieces)
+        total = finished - seen.started
         return Usage(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            prompt_tokens=int(seen.usage.get("prompt_tokens") or 0),
             completion_tokens=completion,
-            ttft_s=(first_token_at - started) if first_token_at is not None else None,
+            ttft_s=(seen.first_token_at - seen.started) if seen.first_token_at is not None else None,
             tokens_per_s=completion / total if total > 0 and completion else None,
             total_s=total,
         )

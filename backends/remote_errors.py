@@ -7,16 +7,25 @@ line and never includes request headers, so an API key cannot leak through an er
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_SERVER_MESSAGE = 200
+_BEARER = re.compile(r"(?i)\b(bearer)\s+\S+")
+
+
+def scrub(text: str, secret: str = "") -> str:
+    """``text`` with the API key and any ``Bearer …`` credential replaced by ``***``."""
+    if len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return _BEARER.sub(r"\1 ***", text)
 
 
 def server_message(body: str) -> str:
     """The ``error.message`` / ``detail`` of a JSON error body, or the body's first line."""
     text = body.strip()
     try:
-        data: Any = json.loads(text)
+        data: Any = json.loads(text, strict=False)
     except ValueError:
         data = None
     if isinstance(data, dict):
@@ -29,9 +38,9 @@ def server_message(body: str) -> str:
     return line if len(line) <= MAX_SERVER_MESSAGE else line[: MAX_SERVER_MESSAGE - 1] + "…"
 
 
-def describe_status(status: int, body: str, *, model: str, key_env: str) -> str:
-    """What a failed response means for the user, in one line."""
-    detail = server_message(body)
+def describe_status(status: int, body: str, *, model: str, key_env: str, secret: str = "") -> str:
+    """What a failed response means for the user, in one line (``secret`` is never echoed)."""
+    detail = server_message(scrub(body, secret))
     suffix = f": {detail}" if detail else ""
     if status == 401:
         return f"401 unauthorised: the server rejected the API key (check ${key_env}){suffix}"

@@ -1,4 +1,9 @@
-"""A real ``transformers serve`` on the embedded model, on a free loopback port."""
+"""A real ``transformers serve`` on the embedded model, on a free loopback port.
+
+The model is placed in a private Hugging Face cache as ``local/SmolLM2-135M-Instruct`` (links
+to the converted files, no download) so the server's ``/v1/models`` really lists it, and the
+server is pinned to it. Nothing leaves the machine: ``HF_HUB_OFFLINE=1``.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+MODEL_ID = "local/SmolLM2-135M-Instruct"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """Where the server listens and the model id it serves."""
+
+    base_url: str
+    model: str
+    pid: int
+    log: Path
 
 
 def free_port() -> int:
@@ -21,50 +39,61 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def fake_hub_cache(root: Path, model_dir: Path, repo_id: str = MODEL_ID) -> Path:
+    """A Hugging Face cache layout whose only snapshot links to ``model_dir``'s files."""
+    revision = "0" * 40
+    repo = root / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "blobs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    for file in model_dir.iterdir():
+        (snapshot / file.name).symlink_to(file.resolve())
+    return root
+
+
+def wait_healthy(process: subprocess.Popen[bytes], base: str, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"transformers serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2, trust_env=False).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("transformers serve did not become healthy")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
-def transformers_server(embedded_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the server, wait for /health, yield its base URL, stop it by pid."""
+def transformers_server(
+    embedded_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedModel]:
+    """Start the server, wait for /health, yield where it is, stop it by pid."""
     port = free_port()
-    hub = tmp_path_factory.mktemp("hf-hub")
-    env = dict(os.environ, HF_HUB_CACHE=str(hub), HF_HUB_OFFLINE="1")
+    hub = fake_hub_cache(tmp_path_factory.mktemp("hf-hub"), embedded_model_dir)
+    env = dict(os.environ, HF_HUB_CACHE=str(hub), HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost")
     cli = Path(sys.executable).with_name("transformers")
-    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(cli),
-            "serve",
-            str(embedded_model_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--device",
-            "cpu",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(cli), "serve", MODEL_ID, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"transformers serve exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("transformers serve did not become healthy")
-            time.sleep(0.5)
-        yield f"{base}/v1"
+        wait_healthy(process, base)
+        yield ServedModel(f"{base}/v1", MODEL_ID, process.pid, log_path)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+            process.wait(timeout=20)
