@@ -9,6 +9,7 @@ from textual.widgets import Input, OptionList
 from backends.events import ChatMessage
 from tests.app_helpers import scripted_app, wait_for
 from tests.test_store import full_disk
+from tui.history_controller import WINDOW
 from tui.screens.chat import ChatScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.rename import RenameScreen
@@ -125,10 +126,10 @@ async def test_long_conversation_mounts_a_window_and_loads_older_on_scroll(tmp_p
         screen = await _ready(pilot)
         await wait_for(pilot, lambda: len(screen.conversation.messages) == 300)
         mounted = len(screen.query(UserMessage)) + len(screen.query(AssistantMessage))
-        assert mounted == 50
+        assert mounted == WINDOW
         screen.chat_pane.scroll_home(animate=False)
         await wait_for(
-            pilot, lambda: len(screen.query(UserMessage)) + len(screen.query(AssistantMessage)) == 100
+            pilot, lambda: len(screen.query(UserMessage)) + len(screen.query(AssistantMessage)) == 2 * WINDOW
         )
         await _send(pilot, screen, "next")
         assert [m.content for m in backend.seen[-1]][:2] == ["message 0", "message 1"]
@@ -168,3 +169,34 @@ async def test_full_disk_keeps_the_chat_working_with_a_visible_warning(tmp_path:
         assert screen.conversation.messages[-1] == ChatMessage(
             "assistant", screen.query(AssistantMessage).last().text
         )
+
+
+async def test_sidebar_hides_when_narrow_and_opens_over_the_chat(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    store = open_store(db)
+    cid = store.create_conversation("saved earlier")
+    assert cid is not None
+    store.add_message(cid, "user", "saved earlier")
+    store.close()
+    app, _ = scripted_app(settings=AppSettings(db_path=db))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _ready(pilot)
+        sidebar = screen.query_one(HistorySidebar)
+        main = screen.query_one("#main")
+        assert not sidebar.shown and main.region.width == 80
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: sidebar.shown and sidebar.region.width > 0)
+        assert sidebar.overlay and main.region.width == 80  # over the chat, not beside it
+        assert sidebar.region.x == main.region.x
+        assert isinstance(app.focused, OptionList)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not sidebar.shown)
+        assert app.focused is screen.query_one("#prompt")
+        await pilot.press("f2", "down", "enter")
+        await wait_for(pilot, lambda: screen.conversation.conversation_id == cid)
+        assert not sidebar.shown and app.focused is screen.query_one("#prompt")
+        await pilot.resize_terminal(130, 30)
+        await wait_for(pilot, lambda: sidebar.shown and not sidebar.overlay)
+        assert main.region.x == sidebar.region.right  # beside the chat again
+        await pilot.resize_terminal(90, 30)
+        await wait_for(pilot, lambda: not sidebar.shown and sidebar.overlay)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,6 +52,40 @@ def test_migrates_every_earlier_schema_keeping_data(tmp_path: Path, version: int
     assert store.integrity_ok()
 
 
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_migrates_frozen_fixture_of_each_released_schema(tmp_path: Path, version: int) -> None:
+    """Databases exactly as earlier versions wrote them (frozen SQL files, not today's code)."""
+    db = tmp_path / "h.sqlite3"
+    conn = sqlite3.connect(str(db))
+    conn.executescript((FIXTURES / f"history_schema_v{version}.sql").read_text())
+    conn.close()
+    store = open_store(db)
+    assert store.warning is None and store.integrity_ok()
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+    backup = sqlite3.connect(str(db.with_name(f"{db.name}.v{version}.bak")))
+    assert backup.execute("PRAGMA user_version").fetchone()[0] == version
+    backup.close()
+    (conversation,) = store.list_conversations()
+    assert (conversation.title, conversation.system) == ("volleyball rules", "be brief")
+    assert conversation.params == {"temperature": 0.7, "max_new_tokens": 256} and conversation.options == {}
+    messages = store.get_messages(conversation.id)
+    assert [(m.role, m.status) for m in messages] == [
+        ("user", "done"),
+        ("assistant", "done"),
+        ("assistant", "interrupted"),
+    ]
+    assert (messages[1].tokens_per_s, messages[1].completion_tokens) == (14.2, 9)
+    assert store.recovered == 1
+    assert [hit.message_id for hit in store.search("men")] == [2]
+    tools = store.tool_events(2)
+    assert [(t.name, t.output, t.ok) for t in tools] == ([("python", "2.43", True)] if version >= 2 else [])
+    cid = store.create_conversation("new", options={"backend": "local"})
+    assert cid is not None and store.get_conversation(cid).options == {"backend": "local"}  # type: ignore[union-attr]
+
+
 def test_wal_and_busy_timeout(tmp_path: Path) -> None:
     store = open_store(tmp_path / "h.sqlite3")
     assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -75,15 +113,46 @@ def test_corrupt_database_is_moved_aside(tmp_path: Path) -> None:
     assert store.create_conversation("fresh") is not None
 
 
-def test_read_only_file_keeps_working_with_a_warning(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file permissions; covered by the unwritable-directory test")
-    db = tmp_path / "h.sqlite3"
-    open_store(db).close()
-    db.chmod(0o444)
-    store = open_store(db)
-    cid = store.create_conversation("x")
-    assert cid is None and store.warning is not None
+READ_ONLY_PROBE = """
+import json, sys
+from pathlib import Path
+from tui.store.store import open_store
+store = open_store(Path(sys.argv[1]))
+warning_at_open = store.warning
+titles = [c.title for c in store.list_conversations()]
+new_id = store.create_conversation("new chat")
+print(json.dumps({"warning": warning_at_open, "titles": titles, "new_id": new_id, "after": store.warning}))
+"""
+
+
+def test_read_only_file_keeps_old_chats_readable_with_a_warning() -> None:
+    """The file belongs to someone else: reading works, writing is refused, the user is told.
+
+    Root ignores file modes, so as root the probe runs as the unprivileged user ``nobody``.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o777)
+        db = Path(folder) / "h.sqlite3"
+        store = open_store(db)
+        cid = store.create_conversation("old chat")
+        assert cid is not None
+        store.close()
+        db.chmod(0o444)
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+        result = subprocess.run(
+            [*prefix, sys.executable, "-c", READ_ONLY_PROBE, str(db)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd="/",
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        )
+        assert result.returncode == 0, result.stderr
+        probe = json.loads(result.stdout)
+        assert probe["titles"] == ["old chat"]
+        assert probe["warning"] is not None and "read-only" in probe["warning"]
+        assert probe["new_id"] is None and probe["after"] is not None
+        assert [c.title for c in open_store(db).list_conversations()] == ["old chat"]
 
 
 def test_unwritable_location_falls_back_to_memory(tmp_path: Path) -> None:
@@ -104,6 +173,7 @@ def test_streaming_rows_of_dead_processes_become_interrupted(tmp_path: Path) -> 
     store._conn.execute("UPDATE messages SET owner = 'otherhost:1' WHERE id = ?", (reply,))
     live = store.add_message(cid, "assistant", "still going", status="streaming")  # this process: alive
     store.close()
+    assert reply is not None and live is not None
     again = open_store(db)
     statuses = {m.id: (m.status, m.content) for m in again.get_messages(cid)}
     assert statuses[reply] == ("interrupted", "half a rep")

@@ -64,6 +64,7 @@ class ConversationSummary:
     model: str
     system: str | None
     params: dict[str, Any]
+    options: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +173,9 @@ def open_store(path: Path | None = None) -> HistoryStore:
     """Open (creating or migrating) the history database at ``path`` or the default place.
 
     Raises ``StoreVersionError`` for a file from a newer version. A corrupt file is moved
-    aside and a fresh one started (``notice`` says where the old one went). If the file
-    cannot be written at all, an in-memory store is returned with ``warning`` set.
+    aside and a fresh one started (``notice`` says where the old one went). A read-only file
+    is opened for reading with ``warning`` set; if the file cannot be opened at all, an
+    in-memory store is returned with ``warning`` set. Either way the chat keeps working.
     """
     path = path or default_db_path()
     notice: str | None = None
@@ -201,6 +203,8 @@ def open_store(path: Path | None = None) -> HistoryStore:
     store = HistoryStore(conn, path)
     store.notice = notice
     store.recovered = store.mark_interrupted()
+    if not os.access(path, os.W_OK):
+        store.warning = f"history file {path} is read-only: old chats can be read, new ones are not saved"
     return store
 
 
@@ -232,6 +236,7 @@ def _row_to_summary(row: sqlite3.Row) -> ConversationSummary:
         model=row["model"],
         system=row["system"],
         params=json.loads(row["params_json"] or "{}"),
+        options=json.loads(row["options_json"] or "{}"),
     )
 
 
@@ -292,13 +297,18 @@ class HistoryStore:
         model: str = "",
         system: str | None = None,
         params: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> int | None:
-        """A new conversation; returns its id (None when history cannot be written)."""
+        """A new conversation; returns its id (None when history cannot be written).
+
+        ``params`` are the generation settings and ``options`` how the backend was launched,
+        both kept so that reopening the conversation continues it the same way.
+        """
         now = time.time()
         return self._try_write(
-            "INSERT INTO conversations(title, created_at, updated_at, backend, model, system, params_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (title, now, now, backend, model, system, json.dumps(params or {})),
+            "INSERT INTO conversations(title, created_at, updated_at, backend, model, system, params_json,"
+            " options_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (title, now, now, backend, model, system, json.dumps(params or {}), json.dumps(options or {})),
         )
 
     def rename(self, conversation_id: int, title: str) -> None:
