@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from backends.base import BackendConfigError
@@ -16,9 +17,10 @@ from backends.events import GenerationParams
 from backends.options import AgentOptions, BackendOptions, RemoteOptions
 from backends.registry import BACKEND_NAMES, check_backend_name
 from tui import __version__
+from tui.resume import LATEST, apply_resume
 from tui.sanitize import sanitize
 from tui.settings import AppSettings
-from tui.store.store import HistoryStore, StoreError, open_store
+from tui.store.store import StoreError, open_store
 
 EXIT_USAGE = 2
 
@@ -125,7 +127,7 @@ def build_parser() -> OneLineParser:
     history.add_argument(
         "--resume",
         nargs="?",
-        const=-1,
+        const=LATEST,
         type=int,
         default=None,
         metavar="ID",
@@ -196,8 +198,6 @@ def settings_from_args(args: argparse.Namespace) -> AppSettings:
         seed=args.seed,
         stream=not args.no_stream,
     )
-    from pathlib import Path
-
     return AppSettings(
         backend=options,
         params=params,
@@ -219,10 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.list or args.export is not None:
             return run_history_command(args)
+        store = open_store(Path(args.db).expanduser() if args.db else None)
+        if args.resume is not None:
+            apply_resume(args, store)
         settings = settings_from_args(args)
-        store = open_store(settings.db_path)
-        if settings.resume is not None:
-            settings = resolve_resume(settings, store)
     except (UsageError, BackendConfigError, StoreError, OSError) as exc:
         print(f"internlm-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -233,24 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return app.return_code or 0
 
 
-def resolve_resume(settings: AppSettings, store: HistoryStore) -> AppSettings:
-    """``--resume`` without an id means the latest conversation; an unknown id is an error."""
-    from dataclasses import replace
-
-    wanted = settings.resume
-    if wanted == -1:
-        wanted = store.latest_conversation_id()
-        if wanted is None:
-            raise UsageError("--resume: there are no saved conversations yet")
-    elif wanted is None or store.get_conversation(wanted) is None:
-        raise UsageError(f"--resume: no conversation with id {wanted} (see internlm-tui --list)")
-    return replace(settings, resume=wanted)
-
-
 def run_history_command(args: argparse.Namespace) -> int:
     """``--list`` and ``--export`` work without starting the app."""
-    from pathlib import Path
-
     from tui.store.export import export
 
     store = open_store(Path(args.db).expanduser() if args.db else None)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.events import Usage
+from backends.events import GenerationParams, Usage
 from tui.store.store import HistoryStore, title_from_prompt
 
 
@@ -26,13 +26,25 @@ class ChatRecorder:
     _last_flush: float = field(default=0.0, init=False)
 
     def record_user(
-        self, text: str, *, backend: str, model: str, system: str | None, params: dict[str, Any]
+        self,
+        text: str,
+        *,
+        backend: str,
+        model: str,
+        system: str | None,
+        params: dict[str, Any],
+        options: dict[str, Any] | None = None,
     ) -> bool:
         """Save a prompt (creating the conversation on the first one). True if a new one was made."""
         created = False
         if self.conversation_id is None:
             self.conversation_id = self.store.create_conversation(
-                title_from_prompt(text), backend=backend, model=model, system=system, params=params
+                title_from_prompt(text),
+                backend=backend,
+                model=model,
+                system=system,
+                params=params,
+                options=options,
             )
             created = self.conversation_id is not None
         if self.conversation_id is not None:
@@ -86,3 +98,18 @@ class ChatRecorder:
         """Save a tool's result under the current reply."""
         if self._reply_id is not None:
             self.store.set_tool_result(self._reply_id, call_id, output, ok, elapsed_s)
+
+
+def params_from_dict(stored: dict[str, Any]) -> GenerationParams:
+    """The inverse of ``GenerationParams.as_dict``: settings saved with a conversation."""
+    stop = stored.get("stop") or ()
+    return GenerationParams(
+        temperature=stored.get("temperature"),
+        top_p=stored.get("top_p"),
+        top_k=stored.get("top_k"),
+        repetition_penalty=stored.get("repetition_penalty"),
+        max_new_tokens=stored.get("max_new_tokens"),
+        seed=stored.get("seed"),
+        stop=tuple(str(s) for s in stop),
+        stream=bool(stored.get("stream", True)),
+    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -31,14 +31,11 @@ from backends.events import (
     ToolResult,
 )
 from tui.conversation import Conversation
-from tui.history_view import widget_for
+from tui.history_controller import HistoryController, launch_options
 from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
 from tui.recorder import ChatRecorder
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.rename import RenameScreen
 from tui.settings import AppSettings
-from tui.store.export import export
-from tui.store.store import HistoryStore, StoredMessage
+from tui.store.store import HistoryStore
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.chat_pane import ChatPane
 from tui.widgets.history_sidebar import HistorySidebar
@@ -46,9 +43,6 @@ from tui.widgets.loading_panel import LoadingPanel
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.status_line import StatusLine, format_usage
 from tui.widgets.trace_panel import TracePanel
-
-WINDOW = 50
-"""How many stored messages are mounted when a conversation opens (older ones load on scroll)."""
 
 
 class BackendFactory(Protocol):
@@ -91,8 +85,9 @@ class ChatScreen(Screen[None]):
         self.settings = settings
         self.store = store
         self.recorder = ChatRecorder(store) if store is not None else None
-        self._stored: list[StoredMessage] = []
-        self._window_start = 0
+        self.history = HistoryController(self)
+        self.params = settings.params
+        """Generation settings of the next turn (a reopened conversation brings its own)."""
         self._backend_factory = backend_factory
         self.backend: ChatBackend | None = None
         self.conversation = Conversation(system=settings.system)
@@ -117,21 +112,11 @@ class ChatScreen(Screen[None]):
         )
         self.status.state = "loading…"
         self.query_one(PromptInput).focus()
-        if self.size.width >= 120:
-            self.query_one(HistorySidebar).add_class("visible")
-        if self.store is not None:
-            for line in (self.store.notice, self.store.warning):
-                if line:
-                    self.notify(line, severity="warning", timeout=10, markup=False)
-            if self.store.recovered:
-                self.notify(
-                    f"{self.store.recovered} reply(s) cut off by a crash were kept as interrupted.",
-                    markup=False,
-                )
-            self.refresh_history()
-            if self.settings.resume is not None:
-                await self.open_conversation(self.settings.resume)
+        await self.history.start()
         self._load_backend()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one(HistorySidebar).fit_width(event.size.width)
 
     # ----- widgets -------------------------------------------------------------------------
     @property
@@ -209,12 +194,13 @@ class ChatScreen(Screen[None]):
                 backend=info.name if info else self.settings.backend.backend,
                 model=info.model if info else (self.settings.backend.model or "embedded"),
                 system=self.conversation.system,
-                params=self.settings.params.as_dict(),
+                params=self.params.as_dict(),
+                options=launch_options(self.settings),
             )
             self.conversation.conversation_id = self.recorder.conversation_id
             if created:
-                self.refresh_history()
-            self._check_store_warning()
+                self.history.refresh()
+            self.history.check_warning()
         await self.chat_pane.add_user(text)
         if self.backend is None:
             self._queued_prompt = True
@@ -229,9 +215,7 @@ class ChatScreen(Screen[None]):
         self.turn = ActiveTurn(self._turn_counter, view)
         if self.recorder is not None:
             info = self.backend.info
-            self.recorder.begin_reply(
-                backend=info.name, model=info.model, params=self.settings.params.as_dict()
-            )
+            self.recorder.begin_reply(backend=info.name, model=info.model, params=self.params.as_dict())
         self.status.state = "streaming… (Esc stops)"
         self.refresh_bindings()
         self.turn.worker = self.run_worker(
@@ -240,7 +224,7 @@ class ChatScreen(Screen[None]):
                 self.backend,
                 self._turn_counter,
                 self.conversation.for_backend(),
-                self.settings.params,
+                self.params,
             ),
             thread=True,
             group="turn",
@@ -290,7 +274,7 @@ class ChatScreen(Screen[None]):
             else:
                 cancelled = event.reason == "cancelled" or turn.cancelled
                 self.recorder.finish_reply(text, "cancelled" if cancelled else "done", event.usage)
-            self._check_store_warning()
+            self.history.check_warning()
         if isinstance(event, Error):
             await turn.view.finish()
             turn.view.set_note(f"⚠ {event.message}" + (" (partial reply kept)" if text else ""), error=True)
@@ -336,23 +320,20 @@ class ChatScreen(Screen[None]):
         self.turn = None
         self.conversation.clear()
         self.recorder = ChatRecorder(self.store) if self.store is not None else None
-        self._stored = []
-        self._window_start = 0
-        self.refresh_history()
+        self.params = self.settings.params
+        self.history.reset()
         await self.chat_pane.clear_messages()
         await self.query_one(TracePanel).clear_steps()
         self.status.stats = ""
         self.query_one(PromptInput).focus()
 
     def action_toggle_sidebar(self) -> None:
-        """Show or hide the history sidebar."""
-        self.query_one(HistorySidebar).toggle_class("visible")
+        """Show the history sidebar with the cursor in it, or hide it."""
+        self.history.toggle_sidebar()
 
     def action_search_history(self) -> None:
         """Open the sidebar and put the cursor in its search box."""
-        sidebar = self.query_one(HistorySidebar)
-        sidebar.add_class("visible")
-        sidebar.action_search()
+        self.query_one(HistorySidebar).action_search()
 
     def action_toggle_trace(self) -> None:
         """Show or hide the tool-call trace panel."""
@@ -362,111 +343,22 @@ class ChatScreen(Screen[None]):
         """Put the cursor in the prompt."""
         self.query_one(PromptInput).focus()
 
-    # ----- history -------------------------------------------------------------------------
-    def _check_store_warning(self) -> None:
-        """Tell the user once when history stops being saved (disk full, read-only)."""
-        warning = self.store.warning if self.store is not None else None
-        if warning and not self.has_class("history-off"):
-            self.add_class("history-off")
-            self.status.alert = "⚠ history not saved"
-            self.notify(warning, title="History", severity="warning", timeout=15, markup=False)
-
-    def refresh_history(self) -> None:
-        """Reload the sidebar from the store."""
-        if self.store is not None:
-            self.query_one(HistorySidebar).load(self.store, self.conversation.conversation_id)
-
-    async def open_conversation(self, conversation_id: int, message_id: int | None = None) -> None:
-        """Show a saved conversation; the next prompt continues it with its settings."""
-        if self.store is None:
-            return
-        summary = self.store.get_conversation(conversation_id)
-        if summary is None:
-            self.notify(f"No conversation {conversation_id}.", severity="error", markup=False)
-            return
-        await self.action_stop()
-        self.turn = None
-        stored = self.store.get_messages(conversation_id)
-        self._stored = stored
-        self.conversation = Conversation(
-            system=summary.system if summary.system is not None else self.settings.system,
-            messages=[
-                ChatMessage("user" if m.role == "user" else "assistant", m.content)
-                for m in stored
-                if m.role in ("user", "assistant") and m.content
-            ],
-            conversation_id=conversation_id,
-        )
-        self.recorder = ChatRecorder(self.store, conversation_id)
-        start = max(0, len(stored) - WINDOW)
-        target_index = next((i for i, m in enumerate(stored) if m.id == message_id), None)
-        if target_index is not None and target_index < start:
-            start = max(0, target_index - 5)
-        self._window_start = start
-        pane = self.chat_pane
-        await pane.clear_messages()
-        await self.query_one(TracePanel).clear_steps()
-        widgets = [widget_for(m) for m in stored[start:]]
-        await pane.mount_all(widgets)
-        if target_index is not None:
-            target = widgets[target_index - start]
-            pane.anchor(False)
-            self.call_after_refresh(pane.scroll_to_widget, target, top=True, animate=False)
-            target.add_class("found")
-        else:
-            pane.anchor()
-        self.status.stats = ""
-        self.refresh_history()
-
+    # ----- history (logic in tui/history_controller.py) -------------------------------------
     async def on_chat_pane_near_top(self, message: ChatPane.NearTop) -> None:
-        """Mount the next older window of messages above the current ones."""
-        if self._window_start == 0 or not self._stored:
-            return
-        new_start = max(0, self._window_start - WINDOW)
-        older = [widget_for(m) for m in self._stored[new_start : self._window_start]]
-        self._window_start = new_start
-        pane = self.chat_pane
-        first = pane.children[0] if pane.children else None
-        await pane.mount_all(older, before=0)
-        if first is not None:
-            pane.scroll_to_widget(first, top=True, animate=False)
+        await self.history.load_older()
 
     async def on_history_sidebar_open(self, message: HistorySidebar.Open) -> None:
-        await self.open_conversation(message.conversation_id, message.message_id)
-        self.query_one(PromptInput).focus()
+        await self.history.chosen(message.conversation_id, message.message_id)
+
+    def on_history_sidebar_leave(self, message: HistorySidebar.Leave) -> None:
+        self.history.leave_sidebar()
 
     def on_history_sidebar_rename(self, message: HistorySidebar.Rename) -> None:
-        def renamed(title: str | None) -> None:
-            if title and self.store is not None:
-                self.store.rename(message.conversation_id, title)
-                self.refresh_history()
-
-        self.app.push_screen(RenameScreen(message.title), renamed)
+        self.history.rename(message.conversation_id, message.title)
 
     def on_history_sidebar_delete(self, message: HistorySidebar.Delete) -> None:
-        async def confirmed(yes: bool | None) -> None:
-            if yes and self.store is not None:
-                self.store.delete(message.conversation_id)
-                if message.conversation_id == self.conversation.conversation_id:
-                    await self.action_new_chat()
-                self.refresh_history()
-
-        self.app.push_screen(ConfirmScreen(f"Delete “{message.title}”? This cannot be undone."), confirmed)
+        self.history.delete(message.conversation_id, message.title)
 
     def action_export(self) -> None:
         """Write the current chat as Markdown and JSON (OpenAI messages) and show the paths."""
-        conversation_id = self.conversation.conversation_id
-        if self.store is None or conversation_id is None:
-            self.notify("Nothing to export yet: send a prompt first.", markup=False)
-            return
-        from tui.exporting import export_paths
-
-        written = []
-        for fmt, path in export_paths(conversation_id):
-            try:
-                path.write_text(export(self.store, conversation_id, fmt), encoding="utf-8")
-                written.append(str(path))
-            except OSError as exc:
-                self.notify(f"Could not write {path}: {exc.strerror}", severity="error", markup=False)
-        if written:
-            self.notify("Exported to " + " and ".join(written), timeout=10, markup=False)
+        self.history.export()

@@ -76,6 +76,7 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
         "backend": conversation.backend,
         "model": conversation.model,
         "params": conversation.params,
+        "backend_options": conversation.options,
         "messages": messages,
     }
 

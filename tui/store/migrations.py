@@ -64,5 +64,11 @@ CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+V3 = """
+ALTER TABLE conversations ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}';
+"""
+"""How the backend was launched (backend name, model as given, server URL), so that
+``--resume`` continues a conversation with the same backend."""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 LATEST_VERSION = len(MIGRATIONS)

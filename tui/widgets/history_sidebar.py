@@ -1,7 +1,9 @@
 """The conversation list: newest first, grouped by day, with full-text search.
 
-Keys while it has focus: Enter opens, r renames, d deletes (asks first), / searches.
-Choosing a search hit opens that conversation at the matching message.
+Keys while it has focus: Enter opens, r renames, d deletes (asks first), / searches,
+Esc goes back to the prompt. Choosing a search hit opens that conversation at the matching
+message. It follows the terminal width: shown beside the chat when wide, hidden when narrow,
+and then opened over the chat instead of squeezing it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from textual.widgets.option_list import Option
 
 from tui.sanitize import sanitize
 from tui.store.store import ConversationSummary, HistoryStore, SearchHit
+
+AUTO_SHOW_WIDTH = 120
+"""At least this many columns: the sidebar shows itself beside the chat."""
+
+OVERLAY_WIDTH = 100
+"""Fewer columns than this: the sidebar hides itself and opens over the chat."""
 
 
 def day_label(timestamp: float, today: dt.date | None = None) -> str:
@@ -39,7 +47,11 @@ class HistorySidebar(Vertical):
         Binding("r", "rename", "Rename", id="history.rename"),
         Binding("d,delete", "delete", "Delete", id="history.delete"),
         Binding("slash", "search", "Search", id="history.search"),
+        Binding("escape", "leave", "Back", id="history.leave"),
     ]
+
+    class Leave(Message):
+        """The user is done with the sidebar (Esc): focus goes back to the prompt."""
 
     class Open(Message):
         """Open ``conversation_id``, scrolled to ``message_id`` when given."""
@@ -69,11 +81,42 @@ class HistorySidebar(Vertical):
         super().__init__(id=id)
         self.store: HistoryStore | None = None
         self._titles: dict[int, str] = {}
+        self._width: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text("History"), classes="panel-title")
         yield Input(placeholder="/ search all chats", id="history-search")
         yield OptionList(id="history-list")
+
+    @property
+    def shown(self) -> bool:
+        """True while the sidebar is displayed."""
+        return self.has_class("visible")
+
+    @property
+    def overlay(self) -> bool:
+        """True when the terminal is narrow and the sidebar floats over the chat."""
+        return self.has_class("overlay")
+
+    def fit_width(self, width: int) -> None:
+        """Follow the terminal width: show when it grows wide, hide when it becomes narrow."""
+        previous, self._width = self._width, width
+        self.set_class(width < OVERLAY_WIDTH, "overlay")
+        if previous is None:
+            self.set_class(width >= AUTO_SHOW_WIDTH, "visible")
+        elif previous >= OVERLAY_WIDTH > width:
+            self.remove_class("visible")
+        elif previous < AUTO_SHOW_WIDTH <= width:
+            self.add_class("visible")
+
+    def show(self) -> None:
+        """Display the sidebar and put the cursor in the list."""
+        self.add_class("visible")
+        self.option_list.focus()
+
+    def hide(self) -> None:
+        """Stop displaying the sidebar."""
+        self.remove_class("visible")
 
     @property
     def option_list(self) -> OptionList:
@@ -173,5 +216,10 @@ class HistorySidebar(Vertical):
             self.post_message(self.Delete(conversation, self._titles.get(conversation, "")))
 
     def action_search(self) -> None:
-        """Put the cursor in the search box."""
+        """Show the sidebar and put the cursor in the search box."""
+        self.add_class("visible")
         self.query_one("#history-search", Input).focus()
+
+    def action_leave(self) -> None:
+        """Back to the prompt (the screen decides whether the sidebar stays open)."""
+        self.post_message(self.Leave())

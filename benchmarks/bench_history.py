@@ -1,0 +1,154 @@
+"""History at scale: open a generated 10,000-message conversation next to 1,000 saved chats.
+
+Figures (headless app at 120x40, scripted backend, real SQLite file in a temp folder):
+time from creating the app to the first screen showing the conversation, the median key
+round-trip in the prompt and in the sidebar list, and the time to load older messages on scroll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+REPLY = (
+    "Here is **a step** by step answer:\n\n1. first point with `code`\n2. second point\n\n"
+    "```python\nprint('hello')\n```\n"
+)
+
+
+def generate_history(path: Path, messages: int, conversations: int) -> int:
+    """Write ``conversations`` small chats plus one with ``messages`` messages; return its id."""
+    import sqlite3
+
+    from tui.store.store import open_store
+
+    open_store(path).close()  # create the schema through the real migrations
+    now = time.time()
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("BEGIN")
+    for i in range(conversations):
+        stamp = now - 3600.0 * (i + 1)
+        cursor = conn.execute(
+            "INSERT INTO conversations(title, created_at, updated_at) VALUES (?, ?, ?)",
+            (f"saved chat number {i}", stamp, stamp),
+        )
+        conn.executemany(
+            "INSERT INTO messages(conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
+            [
+                (cursor.lastrowid, "user", f"question {i}", stamp),
+                (cursor.lastrowid, "assistant", REPLY, stamp),
+            ],
+        )
+    cursor = conn.execute(
+        "INSERT INTO conversations(title, created_at, updated_at) VALUES (?, ?, ?)",
+        ("the long conversation", now, now),
+    )
+    long_id = int(cursor.lastrowid or 0)
+    conn.executemany(
+        "INSERT INTO messages(conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
+        [
+            (long_id, "user" if i % 2 == 0 else "assistant", f"prompt {i}" if i % 2 == 0 else REPLY, now)
+            for i in range(messages)
+        ],
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    return long_id
+
+
+async def _measure(db: Path, conversation_id: int, messages: int, presses: int) -> dict[str, Any]:
+    from textual.pilot import Pilot
+    from textual.widgets import OptionList
+
+    from tests.app_helpers import scripted_app
+    from tui.screens.chat import ChatScreen
+    from tui.settings import AppSettings
+    from tui.widgets.assistant_message import AssistantMessage
+    from tui.widgets.prompt_input import PromptInput
+    from tui.widgets.user_message import UserMessage
+
+    async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
+        deadline = time.perf_counter() + timeout
+        while not condition():
+            if time.perf_counter() > deadline:
+                raise TimeoutError("benchmark condition not met")
+            await pilot.pause()
+
+    started = time.perf_counter()
+    app, _ = scripted_app(settings=AppSettings(db_path=db, resume=conversation_id))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+
+        def mounted() -> int:
+            return len(screen.query(UserMessage)) + len(screen.query(AssistantMessage))
+
+        await until(pilot, lambda: len(screen.conversation.messages) == messages and mounted() > 0)
+        await pilot.pause()
+        first_screen = time.perf_counter() - started
+        window = mounted()
+
+        prompt = screen.query_one(PromptInput)
+        prompt.focus()
+        await pilot.pause()
+        typing: list[float] = []
+        for i in range(presses):
+            t0 = time.perf_counter()
+            await pilot.press("x")
+            await until(pilot, partial(lambda n: len(prompt.text) == n, i + 1))
+            typing.append(time.perf_counter() - t0)
+
+        options = screen.query_one("#history-list", OptionList)
+        options.focus()
+        await pilot.pause()
+        moving: list[float] = []
+        for i in range(presses):
+            before = options.highlighted
+            t0 = time.perf_counter()
+            await pilot.press("up" if i % 2 else "down")
+            await until(pilot, partial(lambda b: options.highlighted != b, before))
+            moving.append(time.perf_counter() - t0)
+
+        load_older = None
+        if messages > window:
+            t0 = time.perf_counter()
+            screen.chat_pane.scroll_home(animate=False)
+            await until(pilot, lambda: mounted() > window)
+            load_older = round(time.perf_counter() - t0, 3)
+        rows = options.option_count
+    return {
+        "messages": messages,
+        "sidebar_rows": rows,
+        "mounted_window": window,
+        "time_to_first_screen_s": round(first_screen, 3),
+        "key_round_trip_prompt_ms": round(statistics.median(typing) * 1000, 2),
+        "key_round_trip_sidebar_ms": round(statistics.median(moving) * 1000, 2),
+        "load_older_on_scroll_s": load_older,
+    }
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """Generate the history, open it headless and return the figures."""
+    messages = 1_000 if quick else 10_000
+    conversations = 100 if quick else 1_000
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "history.sqlite3"
+        t0 = time.perf_counter()
+        long_id = generate_history(db, messages, conversations)
+        generated = time.perf_counter() - t0
+        figures = asyncio.run(_measure(db, long_id, messages, presses=5 if quick else 20))
+    figures["generate_s"] = round(generated, 3)
+    figures["conversations"] = conversations + 1
+    return figures
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))
