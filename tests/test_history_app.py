@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Input, OptionList
 
-from backends.events import ChatMessage
+from backends.events import ChatMessage, Error, TokenDelta
 from tests.app_helpers import scripted_app, wait_for
 from tests.test_store import full_disk
 from tui.history_controller import WINDOW
@@ -200,3 +200,20 @@ async def test_sidebar_hides_when_narrow_and_opens_over_the_chat(tmp_path: Path)
         assert main.region.x == sidebar.region.right  # beside the chat again
         await pilot.resize_terminal(90, 30)
         await wait_for(pilot, lambda: not sidebar.shown and sidebar.overlay)
+
+
+async def test_prompt_is_saved_even_when_the_backend_fails(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    app, _ = scripted_app(
+        [[TokenDelta("half "), Error("server went away")]], settings=AppSettings(db_path=db)
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _ready(pilot)
+        await _send(pilot, screen, "keep me")
+    store = open_store(db)
+    (conversation,) = store.list_conversations()
+    messages = store.get_messages(conversation.id)
+    assert [(m.role, m.content, m.status) for m in messages] == [
+        ("user", "keep me", "done"),
+        ("assistant", "half ", "error"),
+    ]
