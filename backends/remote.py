@@ -34,7 +34,7 @@ from backends.events import (
 )
 from backends.options import BackendOptions, RemoteOptions
 from backends.remote_errors import describe_status, is_retryable_status, scrub, server_message
-from backends.remote_http import HangUp, display_url, make_client, retry_after_s
+from backends.remote_http import HangUp, display_url, make_client, retry_after_s, unreachable_message
 
 _POLL_S = 0.05
 _MAX_RETRY_WAIT_S = 30.0
@@ -124,9 +124,7 @@ class RemoteBackend:
         try:
             response = client.get("models")
         except httpx.TransportError as exc:
-            raise BackendLoadError(
-                f"server unreachable at {display_url(remote.base_url)} ({type(exc).__name__})"
-            ) from None
+            raise BackendLoadError(unreachable_message(exc, remote.base_url)) from None
         if response.status_code in (401, 403):
             raise BackendLoadError(
                 describe_status(
@@ -323,7 +321,8 @@ class RemoteBackend:
             return True
         if chunk.failure is not None and seen.finish_reason is None:
             message = self._describe_failure(chunk.failure, seen.shown)
-            if not seen.shown and isinstance(chunk.failure, httpx.ConnectError | httpx.ConnectTimeout):
+            connect_failed = isinstance(chunk.failure, httpx.ConnectError | httpx.ConnectTimeout)
+            if connect_failed and not seen.shown and not message.startswith("certificate"):
                 raise _Retry(message)
             yield Error(message)
             return True
@@ -377,7 +376,7 @@ class RemoteBackend:
 
     def _describe_failure(self, exc: Exception, shown: bool) -> str:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-            return f"server unreachable at {display_url(self._options.base_url)} ({type(exc).__name__})"
+            return unreachable_message(exc, self._options.base_url)
         if isinstance(exc, httpx.ReadTimeout):
             return "the server stalled (read timeout)" + _kept(shown)
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):

@@ -119,3 +119,16 @@ def retry_after_s(response: httpx.Response | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def unreachable_message(exc: Exception, url: str | None) -> str:
+    """One line for a failed connection; certificate problems say how to fix them."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return (
+                f"certificate verification failed for {display_url(url)} "
+                "(pass --ca-file with the server's CA certificate)"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return f"server unreachable at {display_url(url)} ({type(exc).__name__})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -84,9 +85,15 @@ def read_request(conn: socket.socket) -> Request | None:
 class FaultServer:
     """Serves ``/v1/...``; ``handler(conn, attempt)`` writes the response of each POST."""
 
-    def __init__(self, handler: Handler, models: tuple[str, ...] = ("fake-model",)) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        models: tuple[str, ...] = ("fake-model",),
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.handler = handler
         self.models = models
+        self.tls = tls
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -99,7 +106,8 @@ class FaultServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/v1"
 
     @property
     def posts(self) -> list[Request]:
@@ -112,6 +120,12 @@ class FaultServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            if self.tls is not None:
+                try:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError):
+                    conn.close()  # the client refused our certificate
+                    continue
             request = read_request(conn)
             if request is None:
                 conn.close()
@@ -146,8 +160,10 @@ def _close(conn: socket.socket) -> None:
 
 
 @contextmanager
-def fault_server(handler: Handler, models: tuple[str, ...] = ("fake-model",)) -> Iterator[FaultServer]:
-    server = FaultServer(handler, models)
+def fault_server(
+    handler: Handler, models: tuple[str, ...] = ("fake-model",), tls: ssl.SSLContext | None = None
+) -> Iterator[FaultServer]:
+    server = FaultServer(handler, models, tls)
     try:
         yield server
     finally:
