@@ -50,11 +50,9 @@ class HistoryController:
         store = screen.store
         if store is None:
             return
-        for line in (store.notice, store.warning):
-            if line:
-                screen.notify(line, title="History", severity="warning", timeout=15, markup=False)
-        if store.warning:
-            self.check_warning()
+        if store.notice:
+            screen.notify(store.notice, title="History", severity="warning", timeout=15, markup=False)
+        self.check_warning()
         if store.recovered:
             screen.notify(
                 f"{store.recovered} reply(s) cut off by a crash were kept as interrupted.", markup=False
