@@ -217,3 +217,15 @@ async def test_prompt_is_saved_even_when_the_backend_fails(tmp_path: Path) -> No
         ("user", "keep me", "done"),
         ("assistant", "half ", "error"),
     ]
+
+
+async def test_damaged_database_is_replaced_and_the_user_told_where_it_went(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    db.write_bytes(b"not sqlite at all " * 200)
+    app, _ = scripted_app(settings=AppSettings(db_path=db))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _ready(pilot)
+        moved = next(tmp_path.glob("h.sqlite3.corrupt-*"))
+        assert any(str(moved) in note.message for note in app._notifications)
+        await _send(pilot, screen, "fresh start")
+    assert [c.title for c in open_store(db).list_conversations()] == ["fresh start"]
