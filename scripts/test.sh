@@ -6,7 +6,7 @@ scripts/bootstrap.sh
 scripts/system-deps.sh
 bin=.venv/bin
 "$bin/ruff" check .
-"$bin/ruff" format --check . || true
+"$bin/ruff" format --check .
 "$bin/mypy"
 "$bin/lint-imports"
 "$bin/pytest" -q "$@"

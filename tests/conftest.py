@@ -33,4 +33,6 @@ def embedded_model_dir() -> Iterator[Path]:
     from backends.embedded import convert_gguf, embedded_gguf_path
 
     yield convert_gguf(embedded_gguf_path())
+
+
 from tests.serve_fixture import transformers_server  # noqa: E402, F401  (session fixture)

@@ -149,6 +149,9 @@ class FaultServer:
             _close(conn)
 
     def close(self) -> None:
+        """Stop listening: shutdown wakes the accept() thread, so new connections are refused."""
+        with suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
 
 

@@ -56,3 +56,30 @@ def test_sigkill_mid_stream_keeps_prompt_and_partial_reply(tmp_path: Path) -> No
     assert reply.status == "interrupted"
     assert reply.content.startswith("word0 word1 ") and len(reply.content.split()) >= 10
     assert store.recovered == 1
+
+
+def test_resume_after_the_kill_continues_the_same_chat(tmp_path: Path) -> None:
+    """``--resume`` with no id reopens the killed chat, with its backend, and a new prompt continues it."""
+    script = tmp_path / "echo.json"
+    script.write_text("[]")
+    db = tmp_path / "history.sqlite3"
+    store = open_store(db)
+    cid = store.create_conversation(
+        "remember this prompt", backend="scripted", options={"backend": "scripted", "model": str(script)}
+    )
+    assert cid is not None
+    store.add_message(cid, "user", "remember this prompt")
+    store.add_message(cid, "assistant", "word0 word1", status="interrupted")
+    store.close()
+    command = f"{sys.executable} -m tui --resume --db {db}"
+    session = TmuxSession(command, env={"TERM": "xterm-256color", "PYTHONPATH": str(Path.cwd())})
+    try:
+        screen = session.wait_for(lambda s: "ready" in s and "word0 word1" in s, timeout=60, what="resumed")
+        assert "interrupted" in screen and "scripted" in screen
+        session.send("and then?", literal=True)
+        session.send("Enter")
+        session.wait_for(lambda s: "You said: and then?" in s, timeout=60, what="reply")
+    finally:
+        session.close()
+    messages = open_store(db).get_messages(cid)
+    assert [m.content for m in messages][-2:] == ["and then?", "You said: **and then?**"]

@@ -55,6 +55,20 @@ def non_negative_number(text: str) -> float:
     return value
 
 
+def positive_number(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+def non_negative_integer(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
 def build_parser() -> OneLineParser:
     """All flags, grouped the way --help shows them."""
     parser = OneLineParser(
@@ -110,10 +124,16 @@ def build_parser() -> OneLineParser:
         ("--chunk-timeout", 60, "seconds allowed between chunks"),
         ("--deadline", 900, "overall limit for one reply, in seconds"),
     ):
-        remote.add_argument(flag, type=non_negative_number, default=None, metavar="S",
-                            help=f"{text} (default: {default})")
-    remote.add_argument("--max-retries", type=int, default=None, metavar="N",
-                        help="retries before the first token (default: 3)")
+        remote.add_argument(
+            flag, type=positive_number, default=None, metavar="S", help=f"{text} (default: {default})"
+        )
+    remote.add_argument(
+        "--max-retries",
+        type=non_negative_integer,
+        default=None,
+        metavar="N",
+        help="retries before the first token, for 429/5xx/connect errors (default: 3)",
+    )
     remote.add_argument("--ca-file", default=None, metavar="PEM", help="extra CA certificates to trust")
 
     history = parser.add_argument_group("history")
@@ -161,6 +181,10 @@ def settings_from_args(args: argparse.Namespace) -> AppSettings:
         resolve_model(args.model)
     if backend_name == "remote" and not args.base_url:
         raise UsageError("--backend remote needs --base-url, e.g. http://host:23333/v1")
+    if args.base_url and not args.base_url.startswith(("http://", "https://")):
+        raise UsageError(f"--base-url must start with http:// or https://, got {args.base_url!r}")
+    if args.ca_file and not Path(args.ca_file).expanduser().is_file():
+        raise UsageError(f"--ca-file {args.ca_file} is not a readable file")
     defaults = RemoteOptions()
     remote = RemoteOptions(
         base_url=args.base_url,
@@ -170,7 +194,7 @@ def settings_from_args(args: argparse.Namespace) -> AppSettings:
         chunk_timeout_s=args.chunk_timeout or defaults.chunk_timeout_s,
         deadline_s=args.deadline or defaults.deadline_s,
         max_retries=defaults.max_retries if args.max_retries is None else args.max_retries,
-        ca_file=args.ca_file,
+        ca_file=str(Path(args.ca_file).expanduser()) if args.ca_file else None,
     )
     tools = tuple(t.strip() for t in (args.tools or "python").split(",") if t.strip())
     agent = AgentOptions(

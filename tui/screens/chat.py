@@ -40,6 +40,7 @@ from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.chat_pane import ChatPane
 from tui.widgets.history_sidebar import HistorySidebar
 from tui.widgets.loading_panel import LoadingPanel
+from tui.widgets.model_picker import ModelPicker, SwitchesModels
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.status_line import StatusLine, format_usage
 from tui.widgets.trace_panel import TracePanel
@@ -75,6 +76,7 @@ class ChatScreen(Screen[None]):
         Binding("f3", "toggle_trace", "Trace", id="chat.toggle_trace"),
         Binding("ctrl+f", "search_history", "Search", id="chat.search"),
         Binding("ctrl+s", "export", "Export", id="chat.export"),
+        Binding("ctrl+o", "pick_model", "Model", id="chat.pick_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
     ]
 
@@ -161,6 +163,7 @@ class ChatScreen(Screen[None]):
         await self.query(LoadingPanel).remove()
         self.status.set_backend(message.backend.info)
         self.status.state = "ready"
+        self.refresh_bindings()
         if self._queued_prompt:
             self._queued_prompt = False
             await self._start_turn()
@@ -300,6 +303,8 @@ class ChatScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self.busy
+        if action == "pick_model":
+            return isinstance(self.backend, SwitchesModels)
         return True
 
     async def action_stop(self) -> None:
@@ -342,6 +347,20 @@ class ChatScreen(Screen[None]):
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""
         self.query_one(PromptInput).focus()
+
+    def action_pick_model(self) -> None:
+        """Choose one of the server's models for the next reply (remote backend)."""
+        backend = self.backend
+        if not isinstance(backend, SwitchesModels):
+            self.notify("This backend has a single model.", markup=False)
+            return
+
+        def chosen(model: str | None) -> None:
+            if model and self.backend is backend:
+                backend.use_model(model)
+                self.status.set_backend(self.backend.info)
+
+        self.app.push_screen(ModelPicker(backend, self.backend.info.model), chosen)
 
     # ----- history (logic in tui/history_controller.py) -------------------------------------
     async def on_chat_pane_near_top(self, message: ChatPane.NearTop) -> None:
