@@ -181,6 +181,30 @@ def test_streaming_rows_of_dead_processes_become_interrupted(tmp_path: Path) -> 
     assert again.recovered == 1
 
 
+def test_zombie_owner_and_reused_pid_count_as_dead(tmp_path: Path) -> None:
+    """A killed app that is not reaped yet, or a new process with its pid, does not own the row."""
+    node = os.uname().nodename
+    zombie = subprocess.Popen(["true"])
+    while Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] != "Z":
+        pass
+    store = open_store(tmp_path / "h.sqlite3")
+    cid = store.create_conversation("t")
+    assert cid is not None
+    owners = {
+        "zombie": f"{node}:{zombie.pid}:",
+        "reused": f"{node}:{os.getpid()}:1",  # our pid, but a different start time
+        "old-format-live": f"{node}:{os.getpid()}",
+    }
+    ids = {}
+    for name, owner in owners.items():
+        ids[name] = store.add_message(cid, "assistant", name, status="streaming")
+        store._conn.execute("UPDATE messages SET owner = ? WHERE id = ?", (owner, ids[name]))
+    assert store.mark_interrupted() == 2
+    statuses = {m.content: m.status for m in store.get_messages(cid)}
+    assert statuses == {"zombie": "interrupted", "reused": "interrupted", "old-format-live": "streaming"}
+    zombie.wait()
+
+
 def test_search_finds_text_in_all_conversations_and_follows_edits(tmp_path: Path) -> None:
     store = open_store(tmp_path / "h.sqlite3")
     a = store.create_conversation("first")

@@ -51,6 +51,22 @@ class TmuxSession:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what or predicate}; screen was:\n{screen}")
 
+    def record_output(self, path: str) -> None:
+        """Append every byte the program writes to its terminal to ``path`` (tmux pipe-pane)."""
+        self._tmux("pipe-pane", "-O", "-t", self.name, f"cat >> {shlex.quote(path)}")
+
+    def resize(self, width: int, height: int) -> None:
+        """Resize the window, as a user dragging the terminal would."""
+        self._tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
+
+    def title(self) -> str:
+        """The pane title, which an OSC 0/2 sequence written by the program would change."""
+        return self._tmux("display-message", "-p", "-t", self.name, "#{pane_title}").strip()
+
+    def hang_up(self) -> None:
+        """Close the terminal under the program, as a dropped SSH connection does (SIGHUP)."""
+        self._tmux("kill-session", "-t", self.name)
+
     def close(self) -> None:
         """Kill the session and its programs."""
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)

@@ -1,13 +1,23 @@
 """Makes untrusted text safe to display: control characters become visible placeholders.
 
-Model replies, tool output and server errors may contain terminal escape sequences. Textual
-renders through Rich, but we never want a raw ESC, BEL or C1 byte to reach the terminal or a
-Rich parser, so every control character except newline and tab is replaced by a visible
-symbol (U+2400 block for C0, ``\\x9b``-style text for C1). The mapping is per character, so
-a sequence split across streamed chunks is sanitised identically chunk by chunk.
+Model replies, tool output, server errors and chat titles may contain terminal escape
+sequences. Textual renders through Rich, but we never want a raw ESC, BEL or C1 character to
+reach the terminal or a Rich parser, so every control character except newline and tab is
+replaced by a visible symbol (the U+2400 block for C0, ``\\x9b``-style text for C1). Replacing
+the ESC itself defuses every kind of escape sequence (CSI, OSC, DCS, APC, ...): what follows it
+is shown as ordinary text. The mapping is per character, so a sequence split across streamed
+chunks is sanitised identically chunk by chunk, and no state is carried between chunks.
+
+``reveal`` goes further for text the user must judge (code waiting for approval): bidi
+overrides and invisible format characters, which can make code read differently from what
+runs, are shown as ``⟨U+202E⟩`` markers.
+
+The database keeps the raw text; only what is displayed goes through here.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 _KEEP = {"\n", "\t"}
 
@@ -27,7 +37,29 @@ _TABLE: dict[int, str] = {
     if chr(code) not in _KEEP
 }
 
+# Characters that change how text reads without being seen: bidi embeddings, overrides and
+# isolates, zero-width characters, the BOM, soft hyphen, and the line/paragraph separators.
+_INVISIBLE_EXTRA = {0x00AD, 0x2028, 0x2029, 0x180E, 0x115F, 0x1160, 0x3164, 0xFFA0}
+
+
+def _is_invisible(char: str) -> bool:
+    return unicodedata.category(char) == "Cf" or ord(char) in _INVISIBLE_EXTRA
+
 
 def sanitize(text: str) -> str:
     """Replace every control character except newline and tab by a visible placeholder."""
     return text.translate(_TABLE)
+
+
+def reveal(text: str) -> str:
+    """``sanitize``, and also show bidi controls and invisible characters as ``⟨U+XXXX⟩``."""
+    safe = sanitize(text)
+    if all(not _is_invisible(char) for char in safe):
+        return safe
+    return "".join(f"⟨U+{ord(char):04X}⟩" if _is_invisible(char) else char for char in safe)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """The first line of untrusted text, sanitised and shortened: for notifications and errors."""
+    first = sanitize(text.strip()).split("\n", 1)[0].replace("\t", " ")
+    return first if len(first) <= limit else first[: limit - 1] + "…"

@@ -117,6 +117,23 @@ class ChatScreen(Screen[None]):
         await self.history.start()
         self._load_backend()
 
+    def shutdown(self) -> None:
+        """Before the app exits (quit, SIGHUP, SIGTERM): save a streaming reply as interrupted,
+        stop its worker (which ends generation and kills tool processes) and release the backend."""
+        turn, self.turn = self.turn, None
+        if turn is not None:
+            turn.cancelled = True
+            if turn.worker is not None:
+                turn.worker.cancel()
+            if self.recorder is not None:
+                self.recorder.finish_reply(turn.view.text, "interrupted")
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            backend.close()
+
+    def on_unmount(self) -> None:
+        self.shutdown()
+
     def on_resize(self, event: events.Resize) -> None:
         self.query_one(HistorySidebar).fit_width(event.size.width)
 

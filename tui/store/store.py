@@ -24,24 +24,48 @@ from tui.store.migrations import LATEST_VERSION, MIGRATIONS
 BUSY_TIMEOUT_MS = 5000
 
 
+def _process_start(pid: int) -> str | None:
+    """The start time of ``pid`` from /proc ("" where /proc is missing); None if it is a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None if Path("/proc/self/stat").exists() else ""
+    except OSError:
+        return ""
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if not fields or fields[0] in ("Z", "X"):
+        return None
+    return fields[19] if len(fields) > 19 else ""
+
+
 def _owner_tag() -> str:
-    """Identifies this process in ``streaming`` rows, so another instance can tell if it died."""
-    return f"{os.uname().nodename}:{os.getpid()}"
+    """Identifies this process in ``streaming`` rows, so another instance can tell if it died.
+
+    The start time is part of the tag so that a new process that reuses the pid is not taken
+    for the owner.
+    """
+    pid = os.getpid()
+    return f"{os.uname().nodename}:{pid}:{_process_start(pid) or ''}"
 
 
 def _owner_alive(owner: str | None) -> bool:
     if not owner or ":" not in owner:
         return False
-    host, _, pid_text = owner.rpartition(":")
+    host, pid_text, *rest = owner.split(":")
     if host != os.uname().nodename or not pid_text.isdigit():
         return False
+    pid = int(pid_text)
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    started = _process_start(pid)
+    if started is None:  # a zombie: dead, just not reaped yet
+        return False
+    recorded = rest[0] if rest else ""
+    return not (recorded and started and recorded != started)
 
 
 class StoreError(Exception):

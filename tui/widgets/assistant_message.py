@@ -24,7 +24,8 @@ class AssistantMessage(Vertical):
         self.finished = bool(text)
 
     def compose(self) -> ComposeResult:
-        yield Markdown(sanitize(self._initial), classes="body")
+        # Links are never opened on a click: the model chose them, so the URL is shown instead.
+        yield Markdown(sanitize(self._initial), classes="body", open_links=False)
         yield Static(Text(self._note_text), classes="note")
 
     @property
@@ -53,6 +54,11 @@ class AssistantMessage(Vertical):
         await self.body.update(sanitize(self.text))
         if note is not None:
             self.set_note(note)
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        """Show where a link points instead of opening it."""
+        event.stop()
+        self.notify(f"Link (not opened): {event.href}", title="Link", timeout=15)
 
     def set_note(self, note: str, *, error: bool = False) -> None:
         """Show one line under the reply; untrusted text is displayed, never parsed as markup."""

@@ -7,6 +7,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from tui.sanitize import sanitize
+
 
 class PromptInput(TextArea):
     """A TextArea where Enter submits the text instead of inserting a newline."""
@@ -41,6 +43,21 @@ class PromptInput(TextArea):
             self.action_newline()
             return
         await super()._on_key(event)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        """Insert pasted text with its control characters (other than newline and tab) made visible.
+
+        TextArea draws what it holds as is, so a pasted escape sequence would otherwise reach the
+        terminal; CR LF and CR become newlines. Nothing else of what was pasted is dropped.
+        """
+        event.prevent_default()
+        event.stop()
+        if self.read_only:
+            return
+        text = sanitize(event.text.replace("\r\n", "\n").replace("\r", "\n"))
+        result = self.replace(text, *self.selection)
+        self.move_cursor(result.end_location)
+        self.focus()
 
     def action_submit(self) -> None:
         """Post the prompt text; the screen decides whether to accept and clear it."""

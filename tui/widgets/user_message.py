@@ -7,11 +7,18 @@ from textual.widgets import Static
 
 from tui.sanitize import sanitize
 
+# Laying out a huge paste would freeze the UI for seconds on every resize, so the pane shows
+# the start of it; the whole prompt is still sent, saved and exported.
+DISPLAY_LIMIT = 20_000
+
 
 class UserMessage(Static):
     """One user prompt."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(Text(sanitize(text)), classes="message user")
+        shown = sanitize(text[:DISPLAY_LIMIT])
+        if len(text) > DISPLAY_LIMIT:
+            shown += f"\n… ({len(text):,} characters in all; the whole prompt is sent and saved)"
+        super().__init__(Text(shown), classes="message user")
         self.raw_text = text
         self.border_title = "you"
