@@ -300,7 +300,7 @@ class AgentBackend:
             if action == executor.finish_action.name:
                 if answered == 0 and action_input.strip():
                     yield TokenDelta(action_input.strip())
-                yield Done("stop", self._usage(started, completion))
+                yield Done("cancelled" if cancel.is_set() else "stop", self._usage(started, completion))
                 return
             if action == executor.no_action.name:
                 if ACTION in text:
@@ -314,7 +314,7 @@ class AgentBackend:
                 if answer:
                     yield ThoughtDelta("\n[no Action or Final Answer: the reply is taken as the answer]")
                     yield TokenDelta(answer)
-                    yield Done("stop", self._usage(started, completion))
+                    yield Done("cancelled" if cancel.is_set() else "stop", self._usage(started, completion))
                 else:
                     yield Error("agent stopped: the model wrote nothing")
                 return

@@ -174,3 +174,21 @@ def test_unknown_tool_option_is_a_config_error() -> None:
 
     with pytest.raises(BackendConfigError):
         AgentBackend(ScriptedBackend(), AgentOptions(tools=("shell",)))
+
+
+def test_backend_contract_over_the_echoing_scripted_llm() -> None:
+    from tests import contract
+
+    agent = AgentBackend(ScriptedBackend(delay_s=0.001), AgentOptions(approve="auto"))
+    contract.check_completes(agent)
+    contract.check_cancel_midway(agent)
+    contract.check_cancel_before_start(agent)
+    assert agent.info.name == "agent" and "tools" in agent.info.capabilities
+
+
+def test_registry_builds_the_agent_over_the_scripted_backend() -> None:
+    from backends.options import BackendOptions
+    from backends.registry import create_backend
+
+    backend = create_backend(BackendOptions(backend="agent", agent=AgentOptions(llm_backend="scripted")))
+    assert isinstance(backend, AgentBackend)
