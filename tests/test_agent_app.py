@@ -3,6 +3,8 @@ trace-panel navigation, with a scripted LLM driving the real sandbox."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.pilot import Pilot
 
 from backends.agent import AgentBackend
@@ -15,18 +17,21 @@ from tui.app import InternLMApp
 from tui.screens.approval import ARMING_S, ApprovalScreen
 from tui.screens.chat import ChatScreen
 from tui.settings import AppSettings
+from tui.store.store import open_store
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.trace_panel import TracePanel
 
 
-def agent_app(turns: list[str], approve: str = "ask") -> tuple[InternLMApp, ScriptedBackend]:
+def agent_app(
+    turns: list[str], approve: str = "ask", settings: AppSettings | None = None
+) -> tuple[InternLMApp, ScriptedBackend]:
     llm = ScriptedBackend([words(t) for t in turns])
     agent = AgentBackend(llm, AgentOptions(approve=approve))  # type: ignore[arg-type]
 
     def factory(progress: ProgressCallback) -> ChatBackend:
         return agent
 
-    return InternLMApp(AppSettings(), backend_factory=factory), llm
+    return InternLMApp(settings or AppSettings(), backend_factory=factory), llm
 
 
 async def start(pilot: Pilot[None], app: InternLMApp) -> ChatScreen:
@@ -136,3 +141,41 @@ async def test_bad_model_output_ends_the_turn_with_a_note_in_the_trace() -> None
         await wait_for(pilot, lambda: not chat.busy)
         steps = chat.query_one(TracePanel).steps
         assert steps[-1].data.kind == "note" and "unknown tool 'google'" in steps[-1].data.text
+
+
+async def test_tool_steps_are_saved_and_shown_again_when_reopened(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    app, _ = agent_app([SOLVE, ANSWER], approve="auto", settings=AppSettings(db_path=db))
+    async with app.run_test(size=(140, 40)) as pilot:
+        chat = await start(pilot, app)
+        await wait_for(pilot, lambda: not chat.busy)
+        cid = chat.conversation.conversation_id
+        assert cid is not None
+        await pilot.press("ctrl+n")
+        assert chat.query_one(TracePanel).steps == []
+        await chat.history.open(cid)
+        steps = chat.query_one(TracePanel).steps
+        assert [(s.data.name, s.data.output, s.data.ok) for s in steps] == [("python", "3.5", True)]
+        assert "x = (10 - 3) / 2" in steps[0].plain_text()
+
+
+async def test_an_interrupted_tool_call_is_shown_and_never_run_again(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    store = open_store(db)
+    cid = store.create_conversation("crashed agent")
+    assert cid is not None
+    store.add_message(cid, "user", "solve")
+    reply = store.add_message(cid, "assistant", "", status="streaming")
+    assert reply is not None
+    store.add_tool_call(reply, "call-1", "python", "open('/tmp/should-not-exist', 'w')")
+    store.close()
+    app, llm = agent_app([], approve="auto", settings=AppSettings(db_path=db))
+    async with app.run_test(size=(140, 40)) as pilot:
+        chat = app.screen
+        assert isinstance(chat, ChatScreen)
+        await wait_for(pilot, lambda: chat.backend is not None)
+        await chat.history.open(cid)
+        await pilot.pause(0.3)
+        steps = chat.query_one(TracePanel).steps
+        assert steps[0].data.output == "interrupted — not run again" and steps[0].data.ok is False
+        assert llm.seen == []  # nothing was sent or run
