@@ -192,3 +192,16 @@ def test_registry_builds_the_agent_over_the_scripted_backend() -> None:
 
     backend = create_backend(BackendOptions(backend="agent", agent=AgentOptions(llm_backend="scripted")))
     assert isinstance(backend, AgentBackend)
+
+
+def test_cli_flags_choose_the_agent_backend() -> None:
+    from tui.cli import build_parser, settings_from_args
+
+    args = build_parser().parse_args(["--backend", "agent", "--approve", "auto", "--tools", "python"])
+    settings = settings_from_args(args)
+    assert settings.backend.backend == "agent"
+    assert settings.backend.agent.approve == "auto" and settings.backend.agent.tools == ("python",)
+    remote = settings_from_args(
+        build_parser().parse_args(["--backend", "agent", "--base-url", "http://127.0.0.1:9/v1"])
+    )
+    assert remote.backend.agent.llm_backend == "remote" and remote.backend.agent.approve == "ask"
