@@ -193,13 +193,15 @@ class PythonSandbox(BaseAction):  # type: ignore[misc]
         return ActionReturn(errmsg=f"{output}\n[{result.reason}]", state=ActionStatusCode.API_ERROR)
 
 
-def _split_step(text: str) -> tuple[str, str | None, str]:
-    """(thought so far that is safe to show, which marker ended it, text after the marker)."""
+def _split_step(text: str, final: bool = False) -> tuple[str, str | None, str]:
+    """(thought so far that is safe to show, which marker ended it, text after the marker).
+
+    While streaming, the last few characters are held back: they may be the start of a marker."""
     positions = [(text.find(m), m) for m in (ACTION, FINISH) if m in text]
     if positions:
         at, marker = min(positions)
         return text[:at], marker, text[at + len(marker) :]
-    hold = max(len(ACTION), len(FINISH))
+    hold = 0 if final else max(len(ACTION), len(FINISH))
     return text[: max(0, len(text) - hold)], None, ""
 
 
@@ -295,6 +297,10 @@ class AgentBackend:
             except LLMFailed as failed:
                 yield failed.error
                 return
+            thought, _marker, _rest = _split_step(text, final=True)
+            thought = thought.split(THOUGHT, 1)[-1].lstrip() if THOUGHT in thought else thought
+            if len(thought) > shown:
+                yield ThoughtDelta(thought[shown:])
             completion += llm.usage.completion_tokens
             thought, action, action_input = self.protocol.parse(text, executor)
             if action == executor.finish_action.name:

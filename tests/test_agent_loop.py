@@ -125,6 +125,7 @@ def test_malformed_action_ends_the_turn() -> None:
 def test_plain_reply_is_taken_as_the_answer() -> None:
     events, _ = run(["The answer is 3.5."])
     assert text_of(events, TokenDelta) == "The answer is 3.5."
+    assert text_of(events, ThoughtDelta).startswith("The answer is 3.5.\n[no Action")
     assert isinstance(events[-1], Done)
 
 
