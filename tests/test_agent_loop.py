@@ -206,3 +206,23 @@ def test_cli_flags_choose_the_agent_backend() -> None:
         build_parser().parse_args(["--backend", "agent", "--base-url", "http://127.0.0.1:9/v1"])
     )
     assert remote.backend.agent.llm_backend == "remote" and remote.backend.agent.approve == "ask"
+
+
+def test_cancel_kills_a_running_tool() -> None:
+    sleeper = "Thought: wait\nAction: python\nAction Input: import time\ntime.sleep(30)\n"
+    llm = ScriptedBackend([words(sleeper)])
+    agent = AgentBackend(llm, AgentOptions(approve="auto"), limits=SandboxLimits(wall_s=30))
+    cancel = threading.Event()
+    events: list[BackendEvent] = []
+    started = 0.0
+    import time
+
+    for event in agent.stream([ChatMessage("user", "q")], GenerationParams(), cancel=cancel):
+        events.append(event)
+        if isinstance(event, ToolCall):
+            started = time.monotonic()
+            threading.Timer(0.5, cancel.set).start()
+    assert time.monotonic() - started < 3.0
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert not result.ok and "cancelled" in result.output
+    assert isinstance(events[-1], Done) and events[-1].reason == "cancelled"

@@ -59,7 +59,8 @@ class TraceStep(Static):
         d = self.data
         mark = "▾" if self.expanded else "▸"
         if d.kind == "thought":
-            return Text(f"{mark} {self.number} thought", style="bold")
+            took = f"  {d.elapsed_s:.1f} s" if d.elapsed_s is not None else ""
+            return Text(f"{mark} {self.number} thought{took}", style="bold")
         if d.kind == "note":
             return Text(f"{mark} {self.number} stopped", style="bold red")
         state = "running" if d.ok is None else ("ok" if d.ok else "failed")
@@ -143,8 +144,11 @@ class TracePanel(VerticalScroll, can_focus=True):
             else:
                 await self._add(StepData("thought", event.text, started=time.monotonic()))
             return
-        if last is not None:
+        if last is not None and not last.has_class("closed"):
             last.add_class("closed")
+            if last.data.kind == "thought" and last.data.started:
+                last.data.elapsed_s = time.monotonic() - last.data.started
+                last.update_view()
         if isinstance(event, ToolCall):
             await self._add(
                 StepData("tool", event.arguments, event.name, event.call_id, started=time.monotonic())
