@@ -102,9 +102,9 @@ class TracePanel(VerticalScroll, can_focus=True):
     """A keyboard-navigable list of the agent's steps."""
 
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Prev step", show=False),
-        Binding("down", "cursor(1)", "Next step", show=False),
-        Binding("enter,space", "toggle_step", "Expand", show=False),
+        Binding("up", "cursor(-1)", "Prev step", id="trace.prev"),
+        Binding("down", "cursor(1)", "Next step", id="trace.next"),
+        Binding("enter,space", "toggle_step", "Expand/collapse", id="trace.toggle"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
