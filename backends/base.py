@@ -46,5 +46,12 @@ class ChatBackend(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class Approver(Protocol):
+    """A backend that asks before running a tool: the UI answers each ``ApprovalRequest``."""
+
+    def answer(self, call_id: str, approved: bool) -> None: ...
+
+
 def no_progress(_stage: str, _fraction: float | None) -> None:
     """A progress callback that ignores everything."""

@@ -106,6 +106,16 @@ class ToolResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """The agent waits until the user approves or denies running ``code`` (see ``Approver``)."""
+
+    call_id: str
+    name: str
+    code: str
+    network_blocked: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     """The stream ended normally, by length, or by cancellation."""
 
@@ -121,7 +131,7 @@ class Error:
     detail: str = ""
 
 
-BackendEvent = TokenDelta | ThoughtDelta | ToolCall | ToolResult | Done | Error
+BackendEvent = TokenDelta | ThoughtDelta | ToolCall | ToolResult | ApprovalRequest | Done | Error
 TerminalEvent = Done | Error
 
 

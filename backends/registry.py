@@ -26,6 +26,17 @@ def _remote(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
     return RemoteBackend.connect(options, progress)
 
 
+def _agent(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
+    llm_name = options.agent.llm_backend
+    if llm_name not in ("local", "remote", "scripted"):
+        raise BackendConfigError(f"the agent cannot use backend {llm_name!r} as its model")
+    progress("loading lagent", None)
+    from backends.agent import AgentBackend
+
+    llm = FACTORIES[llm_name](options, progress)
+    return AgentBackend(llm, options.agent)
+
+
 def _scripted(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
     from backends.scripted import ScriptedBackend
 
@@ -36,6 +47,7 @@ FACTORIES: dict[str, Factory] = {
     "local": _local,
     "remote": _remote,
     "scripted": _scripted,
+    "agent": _agent,
 }
 
 BACKEND_NAMES: tuple[str, ...] = tuple(FACTORIES)

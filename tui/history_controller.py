@@ -118,7 +118,14 @@ class HistoryController:
         self._window_start = start
         pane = screen.chat_pane
         await pane.clear_messages()
-        await screen.query_one(TracePanel).clear_steps()
+        trace = screen.query_one(TracePanel)
+        await trace.clear_steps()
+        for stored_message in stored[start:]:
+            if stored_message.role == "assistant":
+                for tool in store.tool_events(stored_message.id):
+                    await trace.restore(
+                        tool.name, tool.arguments, tool.output, tool.ok, tool.elapsed_s, tool.call_id
+                    )
         widgets = [widget_for(m) for m in stored[start:]]
         await pane.mount_all(widgets)
         if target_index is not None:

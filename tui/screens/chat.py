@@ -19,8 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
-from backends.base import BackendConfigError, BackendLoadError, ChatBackend
+from backends.base import Approver, BackendConfigError, BackendLoadError, ChatBackend
 from backends.events import (
+    ApprovalRequest,
     ChatMessage,
     Done,
     Error,
@@ -34,6 +35,7 @@ from tui.conversation import Conversation
 from tui.history_controller import HistoryController, launch_options
 from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
 from tui.recorder import ChatRecorder
+from tui.screens.approval import ApprovalScreen
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore
 from tui.widgets.assistant_message import AssistantMessage
@@ -180,6 +182,15 @@ class ChatScreen(Screen[None]):
         await self.query(LoadingPanel).remove()
         self.status.set_backend(message.backend.info)
         self.status.state = "ready"
+        if message.backend.info.name == "agent":
+            self.query_one(TracePanel).add_class("visible")
+            if getattr(message.backend, "network_blocked", True) is False:
+                self.notify(
+                    "The agent's Python sandbox cannot block network access on this machine.",
+                    severity="warning",
+                    timeout=10,
+                    markup=False,
+                )
         self.refresh_bindings()
         if self._queued_prompt:
             self._queued_prompt = False
@@ -279,8 +290,36 @@ class ChatScreen(Screen[None]):
             elif self.recorder is not None and isinstance(event, ToolResult):
                 self.recorder.tool_result(event.call_id, event.output, event.ok, event.elapsed_s)
             await self.query_one(TracePanel).add_event(event)
+        elif isinstance(event, ApprovalRequest):
+            await self.query_one(TracePanel).add_event(event)
+            self._ask_approval(turn, event)
         elif isinstance(event, Done | Error):
+            if isinstance(event, Error) and self.backend is not None and self.backend.info.name == "agent":
+                await self.query_one(TracePanel).add_event(event)
             await self._end_turn(turn, event)
+
+    def _ask_approval(self, turn: ActiveTurn, request: ApprovalRequest) -> None:
+        """Show the approval prompt; the backend's worker waits for the answer."""
+        backend = self.backend
+        self.status.state = "waiting for your approval (y / n)"
+
+        async def answered(approved: bool | None) -> None:
+            trace = self.query_one(TracePanel)
+            if approved is None:  # Esc: stop the turn; the backend sees the cancel and runs nothing
+                if self.turn is turn:
+                    trace.set_approval(request.call_id, "stopped")
+                    await self.action_stop()
+                elif isinstance(backend, Approver):
+                    backend.answer(request.call_id, False)
+                return
+            if isinstance(backend, Approver):
+                backend.answer(request.call_id, approved)
+            if self.turn is not turn:
+                return
+            trace.set_approval(request.call_id, "approved" if approved else "denied")
+            self.status.state = "streaming… (Esc stops)"
+
+        self.app.push_screen(ApprovalScreen(request), answered)
 
     async def _end_turn(self, turn: ActiveTurn, event: Done | Error) -> None:
         self.turn = None
@@ -332,6 +371,8 @@ class ChatScreen(Screen[None]):
         turn.cancelled = True
         if turn.worker is not None:
             turn.worker.cancel()
+        if isinstance(self.app.screen, ApprovalScreen):
+            self.app.screen.dismiss(None)
         turn.view.set_note("stopping…")
         self.status.state = "stopping…"
         await turn.view.finish()
