@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from backends.events import ApprovalRequest
-from tui.sanitize import sanitize
+from tui.sanitize import reveal, sanitize
 
 ARMING_S = 0.5
 
@@ -46,7 +46,7 @@ class ApprovalScreen(ModalScreen[bool | None]):
                 classes="panel-title",
             )
             with VerticalScroll(id="approval-code"):
-                yield Static(Syntax(sanitize(request.code), "python", word_wrap=True, line_numbers=True))
+                yield Static(Syntax(reveal(request.code), "python", word_wrap=True, line_numbers=True))
             sandbox = "Runs in a sandbox: separate process, temp folder, no API keys, time/memory limits, "
             sandbox += "no network." if request.network_blocked else "NETWORK IS NOT BLOCKED on this machine."
             yield Static(Text(sandbox), id="approval-note")
