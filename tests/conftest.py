@@ -21,6 +21,10 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
         monkeypatch.setenv("INTERNLM_TUI_CACHE_DIR", str(user_cache_path("internlm-tui")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("TERM", "xterm-256color")  # the default theme depends on the colours TERM offers
+    monkeypatch.delenv("COLORTERM", raising=False)
+    monkeypatch.delenv("TMUX", raising=False)
     monkeypatch.setenv("INTERNLM_TUI_DB", str(home / "history.sqlite3"))
 
 

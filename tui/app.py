@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Iterable
 from functools import partial
@@ -12,10 +13,14 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.theme import Theme
 
 from backends.base import ChatBackend, ProgressCallback
 from backends.registry import create_backend
+from themes import BASIC_TERMINAL_THEME, DEFAULT_THEME, load_catalog
+from tui import clipboard
 from tui.crash import crash_message, known_secrets, write_report
+from tui.preferences import remember_theme, remembered_theme
 from tui.sanitize import sanitize
 from tui.screens.chat import BackendFactory, ChatScreen
 from tui.settings import AppSettings
@@ -50,6 +55,30 @@ class InternLMApp(App[None]):
         self.settings = settings
         self._backend_factory = backend_factory or default_factory(settings)
         self.store = store if store is not None else open_store(settings.db_path)
+        self._theme_catalog = load_catalog()
+        self._current_theme = DEFAULT_THEME
+        for theme in self._theme_catalog.themes.values():
+            self.register_theme(theme)
+        self.set_keymap(settings.keymap)
+
+    def starting_theme(self) -> str:
+        """The flag or config file's theme, else the last one picked, else one that suits the terminal."""
+        names = self._theme_catalog.themes
+        if self.settings.theme in names:
+            return self.settings.theme
+        remembered = remembered_theme()
+        if remembered in names:
+            return remembered
+        return BASIC_TERMINAL_THEME if self.console.color_system == "standard" else DEFAULT_THEME
+
+    def _theme_picked(self, theme: Theme) -> None:
+        if theme.name == self._current_theme:
+            return  # the start-up theme being applied, not a choice
+        self._current_theme = theme.name
+        try:
+            remember_theme(theme.name)
+        except OSError as exc:
+            self.notify(f"Could not remember the theme: {exc}", severity="warning")
 
     def notify(
         self,
@@ -69,6 +98,10 @@ class InternLMApp(App[None]):
         return ChatScreen(self.settings, self._backend_factory, self.store)
 
     def on_mount(self) -> None:
+        self._current_theme = self.theme = self.starting_theme()
+        self.theme_changed_signal.subscribe(self, self._theme_picked)
+        for problem in self._theme_catalog.problems:
+            self.notify(problem, severity="warning", timeout=10)
         # SIGHUP is what an SSH session drop delivers; SIGTERM is a polite kill. Both save first.
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
@@ -83,6 +116,33 @@ class InternLMApp(App[None]):
 
     def on_unmount(self) -> None:
         self.store.close()
+
+    def action_show_keys(self) -> None:
+        """Open the list of every key, with the keymap applied (F1 on the chat screen)."""
+        from tui.screens.keys_help import KeysHelp
+
+        if not isinstance(self.screen, KeysHelp):
+            self.push_screen(KeysHelp(self.settings.keymap))
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Copy over OSC 52 (wrapped for tmux inside tmux) or, where that cannot work, to a file."""
+        self.copy_text(text, "Text")
+
+    def copy_text(self, text: str, what: str) -> None:
+        """Copy ``text`` and say in a notification how it was delivered."""
+        if clipboard.choose_method(self.settings.clipboard, os.environ) == "file":
+            self._clipboard = text  # Textual's in-app clipboard, for pasting back into the prompt
+            try:
+                path = clipboard.write_copy_file(text)
+            except OSError as exc:
+                self.notify(f"Could not write the copy file: {exc}", severity="error")
+                return
+            self.notify(f"{what} ({len(text):,} characters) saved to {path}", title="Copied", timeout=10)
+            return
+        super().copy_to_clipboard(text)
+        if os.environ.get("TMUX") and self._driver is not None:
+            self._driver.write(clipboard.tmux_passthrough(clipboard.osc52(text)))
+        self.notify(f"{what} ({len(text):,} characters) sent to the terminal's clipboard", title="Copied")
 
     # Textual's crash screen prints every frame's local variables, which hold API keys and whole
     # conversations; Textual has no public switch for it, so these two private hooks are
@@ -114,3 +174,5 @@ class InternLMApp(App[None]):
                 seen.add(binding.action)
                 help_text = f"{binding.description} ({binding.key})"
                 yield SystemCommand(binding.description, help_text, partial(node.run_action, binding.action))
+        for title, help_text, action in getattr(screen, "PALETTE_COMMANDS", ()):
+            yield SystemCommand(title, help_text, partial(screen.run_action, action))

@@ -17,6 +17,7 @@ from backends.events import GenerationParams
 from backends.options import AgentOptions, BackendOptions, RemoteOptions
 from backends.registry import BACKEND_NAMES, check_backend_name
 from tui import __version__
+from tui.config import ConfigError, FileConfig, default_config_path, line_of, load_config
 from tui.resume import LATEST, apply_resume
 from tui.sanitize import sanitize
 from tui.settings import AppSettings
@@ -77,6 +78,13 @@ def build_parser() -> OneLineParser:
         "With no flags it chats with the embedded SmolLM2-135M-Instruct model.",
     )
     parser.add_argument("--version", action="version", version=f"internlm-tui {__version__}")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="PATH",
+        help="TOML file of defaults for these flags, a theme and a keymap "
+        "(default: ~/.config/internlm-tui/config.toml; env INTERNLM_TUI_CONFIG)",
+    )
     model = parser.add_argument_group("model and backend")
     model.add_argument(
         "--backend", default=None, metavar="NAME", help=f"one of: {', '.join(BACKEND_NAMES)} (default: local)"
@@ -136,6 +144,18 @@ def build_parser() -> OneLineParser:
     )
     remote.add_argument("--ca-file", default=None, metavar="PEM", help="extra CA certificates to trust")
 
+    looks = parser.add_argument_group("appearance")
+    looks.add_argument(
+        "--theme", default=None, metavar="NAME", help="colour theme (ctrl+p → Theme lists them)"
+    )
+    looks.add_argument(
+        "--clipboard",
+        choices=["auto", "osc52", "file"],
+        default=None,
+        help="how copies reach you: the terminal's clipboard (OSC 52, also over SSH and tmux), "
+        "a file, or auto (a file on terminals without OSC 52, such as the Linux console)",
+    )
+
     history = parser.add_argument_group("history")
     history.add_argument(
         "--db",
@@ -170,8 +190,10 @@ def build_parser() -> OneLineParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> AppSettings:
+def settings_from_args(args: argparse.Namespace, config: FileConfig | None = None) -> AppSettings:
     """Turn parsed flags into settings, validating what can be checked without loading."""
+    if args.theme is not None:
+        check_theme(args.theme)
     backend_name = args.backend or "local"
     check_backend_name(backend_name)
     uses_local_model = backend_name == "local" or (backend_name == "agent" and not args.base_url)
@@ -228,26 +250,51 @@ def settings_from_args(args: argparse.Namespace) -> AppSettings:
         system=args.system,
         db_path=Path(args.db).expanduser() if args.db else None,
         resume=args.resume,
+        theme=args.theme,
+        clipboard=args.clipboard or "auto",
+        keymap=dict(config.keymap) if config else {},
     )
+
+
+def check_theme(name: str) -> None:
+    """An unknown theme is CLI misuse: say which ones exist."""
+    from themes import load_catalog
+
+    catalog = load_catalog()
+    if name not in catalog.themes:
+        raise UsageError(f"unknown theme {name!r}; choose one of: {', '.join(catalog.names)}")
+
+
+def parse_with_config(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, FileConfig]:
+    """Parse flags over the config file's defaults (``--config`` is read first)."""
+    parser = build_parser()
+    pre = OneLineParser(add_help=False)
+    pre.add_argument("--config", default=None)
+    known, _ = pre.parse_known_args(argv)
+    path = Path(known.config).expanduser() if known.config else default_config_path()
+    config = load_config(path, parser, required=known.config is not None)
+    parser.set_defaults(**config.defaults)
+    return parser.parse_args(argv), config
 
 
 def parse_settings(argv: Sequence[str] | None = None) -> AppSettings:
     """Parse and validate; raises ``UsageError`` or ``BackendConfigError`` with one line."""
-    args = build_parser().parse_args(argv)
-    return settings_from_args(args)
+    args, config = parse_with_config(argv)
+    return settings_from_args(args, config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``internlm-tui`` console script."""
     try:
-        args = build_parser().parse_args(argv)
+        args, config = parse_with_config(argv)
         if args.list or args.export is not None:
             return run_history_command(args)
         store = open_store(Path(args.db).expanduser() if args.db else None)
         if args.resume is not None:
             apply_resume(args, store)
-        settings = settings_from_args(args)
-    except (UsageError, BackendConfigError, StoreError, OSError) as exc:
+        settings = settings_from_args(args, config)
+        check_keymap(settings.keymap, config.path)
+    except (UsageError, ConfigError, BackendConfigError, StoreError, OSError) as exc:
         print(f"internlm-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from tui.app import InternLMApp
@@ -255,6 +302,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = InternLMApp(settings, store=store)
     app.run()
     return app.return_code or 0
+
+
+def check_keymap(keymap: dict[str, str], path: Path | None) -> None:
+    """Every keymap entry must name a binding that exists (a typo would silently do nothing)."""
+    if not keymap:
+        return
+    from tui.keymap import binding_ids
+
+    known = binding_ids()
+    for binding_id in keymap:
+        if binding_id not in known:
+            line = line_of(path.read_text(encoding="utf-8"), "keymap", binding_id) if path else None
+            where = f"{path}:{line}" if line else str(path)
+            raise ConfigError(
+                f"{where}: [keymap] has no binding {binding_id!r}; known ids: {', '.join(sorted(known))}"
+            )
 
 
 def run_history_command(args: argparse.Namespace) -> int:

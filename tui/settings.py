@@ -20,3 +20,5 @@ class AppSettings:
     db_path: Path | None = None
     resume: int | None = None
     keymap: dict[str, str] = field(default_factory=dict)
+    clipboard: str = "auto"
+    """auto | osc52 | file: how copied text reaches the user (see ``tui.clipboard``)."""

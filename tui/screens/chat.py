@@ -31,16 +31,19 @@ from backends.events import (
     ToolCall,
     ToolResult,
 )
+from tui.clipboard import CopiesText
 from tui.conversation import Conversation
+from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController, launch_options
 from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
 from tui.recorder import ChatRecorder
 from tui.screens.approval import ApprovalScreen
+from tui.screens.copy_picker import CopyPicker
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.chat_pane import ChatPane
-from tui.widgets.history_sidebar import HistorySidebar
+from tui.widgets.history_sidebar import OVERLAY_WIDTH, HistorySidebar
 from tui.widgets.loading_panel import LoadingPanel
 from tui.widgets.model_picker import ModelPicker, SwitchesModels
 from tui.widgets.prompt_input import PromptInput
@@ -72,15 +75,20 @@ class ChatScreen(Screen[None]):
     """The main screen: history sidebar, chat pane with prompt, trace panel, status line."""
 
     BINDINGS = [
+        Binding("f1", "app.show_keys", "Keys", id="chat.keys"),
         Binding("escape", "stop", "Stop", id="chat.stop"),
         Binding("ctrl+n", "new_chat", "New chat", id="chat.new"),
         Binding("f2", "toggle_sidebar", "History", id="chat.toggle_history"),
         Binding("f3", "toggle_trace", "Trace", id="chat.toggle_trace"),
         Binding("ctrl+f", "search_history", "Search", id="chat.search"),
         Binding("ctrl+s", "export", "Export", id="chat.export"),
+        Binding("f4", "copy", "Copy", id="chat.copy"),
         Binding("ctrl+o", "pick_model", "Model", id="chat.pick_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
     ]
+
+    PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
+    """Actions with no key of their own (``InternLMApp.get_system_commands`` lists them)."""
 
     def __init__(
         self, settings: AppSettings, backend_factory: BackendFactory, store: HistoryStore | None = None
@@ -138,6 +146,8 @@ class ChatScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one(HistorySidebar).fit_width(event.size.width)
+        self.query_one(TracePanel).set_class(event.size.width < OVERLAY_WIDTH, "overlay")
+        self.query_one(Footer).compact = event.size.width < OVERLAY_WIDTH
 
     # ----- widgets -------------------------------------------------------------------------
     @property
@@ -405,6 +415,40 @@ class ChatScreen(Screen[None]):
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""
         self.query_one(PromptInput).focus()
+
+    def _copyable(self) -> list[CopyChoice]:
+        messages = list(self.conversation.messages)
+        if self.turn is not None and self.turn.view.text:
+            messages.append(ChatMessage("assistant", self.turn.view.text))
+        return copy_choices(messages)
+
+    def action_copy(self) -> None:
+        """Choose what to copy: the last reply (first, so F4 Enter copies it), a code block, a message."""
+        choices = self._copyable()
+        if not choices:
+            self.notify("Nothing to copy yet.")
+            return
+
+        def chosen(choice: CopyChoice | None) -> None:
+            if choice is not None:
+                self.copy_choice(choice)
+
+        self.app.push_screen(CopyPicker(choices), chosen)
+
+    def action_copy_last_reply(self) -> None:
+        """Copy the last reply without choosing (palette: "Copy last reply")."""
+        choices = self._copyable()
+        if not choices or not choices[0].label.startswith("Last reply"):
+            self.notify("There is no reply to copy yet.")
+            return
+        self.copy_choice(choices[0])
+
+    def copy_choice(self, choice: CopyChoice) -> None:
+        """Send one chosen item to the clipboard (see ``InternLMApp.copy_text``)."""
+        if isinstance(self.app, CopiesText):
+            self.app.copy_text(choice.text, choice.label.split(" — ")[0])
+        else:
+            self.app.copy_to_clipboard(choice.text)
 
     def action_pick_model(self) -> None:
         """Choose one of the server's models for the next reply (remote backend)."""

@@ -14,8 +14,9 @@ class PromptInput(TextArea):
     """A TextArea where Enter submits the text instead of inserting a newline."""
 
     BINDINGS = [
-        Binding("enter", "submit", "Send", id="prompt.send"),
-        Binding("ctrl+j", "newline", "Newline", id="prompt.newline"),
+        # Not in the footer (the placeholder says both); F1 lists them.
+        Binding("enter", "submit", "Send", show=False, id="prompt.send"),
+        Binding("ctrl+j", "newline", "Newline", show=False, id="prompt.newline"),
     ]
 
     class Submitted(Message):
@@ -31,16 +32,13 @@ class PromptInput(TextArea):
         self.placeholder = "Ask anything — Enter sends, ctrl+j adds a newline"
 
     async def _on_key(self, event: events.Key) -> None:
-        # TextArea inserts a newline for Enter before bindings run, so intercept it here.
-        if event.key == "enter":
+        # TextArea inserts a newline for Enter before bindings run, so our two bindings are
+        # looked up here first, through the screen's active bindings (the keymap applied).
+        active = self.screen.active_bindings.get(event.key)
+        if active is not None and active.node is self and active.binding.action in ("submit", "newline"):
             event.stop()
             event.prevent_default()
-            self.action_submit()
-            return
-        if event.key == "ctrl+j":
-            event.stop()
-            event.prevent_default()
-            self.action_newline()
+            await self.run_action(active.binding.action)
             return
         await super()._on_key(event)
 
