@@ -176,9 +176,9 @@ class HistoryController:
         self.screen.query_one(PromptInput).focus()
 
     def toggle_sidebar(self) -> None:
-        """Open the sidebar with the cursor in it, or close it and go back to the prompt."""
+        """Put the cursor in the sidebar (opening it), or, from inside it, close it and go back to the prompt."""
         sidebar = self.sidebar
-        if sidebar.shown:
+        if sidebar.shown and sidebar.has_focus_within:
             sidebar.hide()
             self.screen.query_one(PromptInput).focus()
         else:

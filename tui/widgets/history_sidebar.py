@@ -110,9 +110,15 @@ class HistorySidebar(Vertical):
             self.add_class("visible")
 
     def show(self) -> None:
-        """Display the sidebar and put the cursor in the list."""
+        """Display the sidebar and put the cursor in the list (on the newest chat if it was nowhere)."""
         self.add_class("visible")
-        self.option_list.focus()
+        options = self.option_list
+        if options.highlighted is None:
+            first = next(
+                (i for i in range(options.option_count) if not options.get_option_at_index(i).disabled), None
+            )
+            options.highlighted = first
+        options.focus()
 
     def hide(self) -> None:
         """Stop displaying the sidebar."""
