@@ -61,7 +61,7 @@ def test_keyboard_only_session_over_ssh(
     raw = tmp_path / "pty.bin"
     tmux.record_output(str(raw))
     try:
-        tmux.wait_for(lambda s: "SmolLM2-135M-Instruct" in s and "ready" in s, timeout=180, what="model ready")
+        tmux.wait_for(lambda s: "SmolLM2-135M-Instruct" in s and "ready" in s, timeout=180, what="ready")
 
         # 1. A prompt streams, and Esc stops it part-way.
         tmux.send("Tell me a long story about a cat.", literal=True)

@@ -176,7 +176,7 @@ class HistoryController:
         self.screen.query_one(PromptInput).focus()
 
     def toggle_sidebar(self) -> None:
-        """Put the cursor in the sidebar (opening it), or, from inside it, close it and go back to the prompt."""
+        """Put the cursor in the sidebar (opening it); from inside it, close it and go back to the prompt."""
         sidebar = self.sidebar
         if sidebar.shown and sidebar.has_focus_within:
             sidebar.hide()
