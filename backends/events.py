@@ -70,6 +70,8 @@ class Usage:
     ttft_s: float | None = None
     tokens_per_s: float | None = None
     total_s: float | None = None
+    cached_prompt_tokens: int | None = None
+    """Prompt tokens whose KV cache was reused from the previous turn (local backend)."""
 
 
 @dataclass(frozen=True, slots=True)

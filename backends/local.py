@@ -29,6 +29,7 @@ from backends.events import (
 )
 from backends.model_source import ModelSource, resolve_model
 from backends.options import BackendOptions
+from backends.prefix_cache import PrefixCache
 
 if TYPE_CHECKING:
     import torch
@@ -152,6 +153,8 @@ class LocalBackend:
     def __init__(self, loaded: LoadedModel) -> None:
         self._loaded = loaded
         self._lock = threading.Lock()
+        self.prefix_cache = PrefixCache()
+        """The KV cache kept between turns (see ``backends.prefix_cache``)."""
         self.info = BackendInfo(
             name="local",
             model=loaded.source.label,
@@ -227,6 +230,9 @@ class LocalBackend:
         tokenizer = self._loaded.tokenizer
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
         outcome: dict[str, Any] = {}
+        cache, cached_tokens = self.prefix_cache.take(input_ids)
+        if cache is None:
+            cache = self._new_cache()
 
         def run_generate() -> None:
             try:
@@ -238,6 +244,7 @@ class LocalBackend:
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([_cancel_criteria(cancel)]),
                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                    past_key_values=cache,
                     **kwargs,
                 )
             except Exception as exc:  # reported as an Error event below
@@ -265,6 +272,7 @@ class LocalBackend:
                 f"generation failed: {type(failure).__name__}: {failure}".splitlines()[0], repr(failure)
             )
             return
+        self.prefix_cache.keep(cache, outcome["ids"])
         if pieces:
             yield TokenDelta("".join(pieces))
         prompt_tokens = int(input_ids.shape[1])
@@ -276,8 +284,18 @@ class LocalBackend:
             ttft_s=(first_token_at - started) if first_token_at is not None else None,
             tokens_per_s=completion_tokens / total if total > 0 and completion_tokens else None,
             total_s=total,
+            cached_prompt_tokens=cached_tokens,
         )
         yield Done(self._finish_reason(outcome["ids"], completion_tokens, kwargs, cancel), usage)
+
+    def _new_cache(self) -> Any:
+        """An empty cache that ``generate`` fills and we keep; None where the model has its own kind."""
+        from transformers import DynamicCache
+
+        try:
+            return DynamicCache(config=self._loaded.model.config)
+        except Exception:  # a model with a special cache type: let generate make it, no reuse
+            return None
 
     def _finish_reason(
         self, ids: torch.Tensor, completion_tokens: int, kwargs: dict[str, Any], cancel: threading.Event
@@ -292,5 +310,6 @@ class LocalBackend:
         return "stop"
 
     def close(self) -> None:
-        """Drop the model so its memory can be freed."""
+        """Drop the model and the kept cache so their memory can be freed."""
+        self.prefix_cache.clear()
         self._loaded = None  # type: ignore[assignment]
