@@ -1,9 +1,10 @@
 """InternLM tokenizers loaded by transformers itself (``trust_remote_code=False``), made to match.
 
-transformers 5 builds InternLM2/InternLM3 tokenizers from ``tokenizer.model`` natively and
-gives the chat tokens their ids from ``tokenizer_config.json`` (the hub's own tokenizer code
-numbers them past the embedding table on transformers 5). Two InternLM2 details are adjusted
-here, by rewriting the ``tokenizers`` backend:
+transformers 5 builds InternLM2/InternLM3 tokenizers from ``tokenizer.model`` natively (its
+generic ``TokenizersBackend``, which it also picks for these model types) and gives the chat
+tokens their ids from ``tokenizer_config.json`` (the hub's own tokenizer code numbers them past
+the embedding table on transformers 5). Two InternLM2 details are adjusted here, by rewriting
+the ``tokenizers`` backend:
 
 * The hub tokenizer encodes each stretch of text between special tokens with sentencepiece,
   which adds a leading ``▁`` when the model's ``add_dummy_prefix`` is set; the native one does
@@ -73,10 +74,13 @@ def match_internlm2(tokenizer: Any) -> None:
 
 
 def load_tokenizer(location: str, family: str) -> Any:
-    """Load an InternLM tokenizer without hub code; InternLM2's is adjusted to match the hub's."""
-    from transformers import AutoTokenizer
+    """Load an InternLM tokenizer without hub code; InternLM2's is adjusted to match the hub's.
 
-    tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=False)
+    The generic ``tokenizers`` class is named directly: ``AutoTokenizer`` picks it for these
+    model types only when it sees their ``config.json``, else it asks for the hub code."""
+    from transformers import TokenizersBackend
+
+    tokenizer = TokenizersBackend.from_pretrained(location)
     if family == "internlm2":
         match_internlm2(tokenizer)
     return tokenizer
