@@ -3,10 +3,13 @@ InternLM2 checkpoint's real template and tokenizer."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from safetensors.torch import load_file, save_file
 
 from backends.agent import DENIED, AgentBackend
 from backends.base import no_progress
@@ -23,6 +26,7 @@ from backends.events import (
     ToolResult,
 )
 from backends.internlm_chat import DEFAULT_SYSTEM_PROMPT
+from backends.internlm_tokenizer import load_tokenizer
 from backends.local import LocalBackend
 from backends.options import AgentOptions, BackendOptions
 from backends.sandbox import SandboxLimits
@@ -176,3 +180,44 @@ def test_a_turn_on_the_tiny_internlm2_model_ends_properly(internlm2_backend: Loc
     events = list(agent.stream([ChatMessage("user", "2+2?")], params, cancel=threading.Event()))
     assert isinstance(events[-1], Done | Error)
     assert sum(isinstance(e, Done | Error) for e in events) == 1
+
+
+def make_parrot(folder: Path, reply: str) -> None:
+    """Rewrite a tiny InternLM2 checkpoint so greedy decoding after the generation prompt writes
+    ``reply``: every layer adds nothing (``wo`` and ``w2`` are zero), so the next token depends
+    only on the last one, and ``output`` maps each token of the chain to its successor."""
+    tokenizer = load_tokenizer(str(folder), "internlm2")
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "q"}], add_generation_prompt=True)
+    chain = [prompt["input_ids"][-1], *tokenizer(reply, add_special_tokens=False)["input_ids"]]
+    assert len(set(chain)) == len(chain), "the chain must not repeat a token"
+    shards = {shard: load_file(str(shard)) for shard in folder.glob("model-*.safetensors")}
+    tensors = {name: tensor for part in shards.values() for name, tensor in part.items()}
+    for name, tensor in tensors.items():
+        if name.endswith(("attention.wo.weight", "feed_forward.w2.weight")):
+            tensor.zero_()
+        elif name.endswith("norm.weight"):
+            tensor.fill_(1.0)
+    embed, output = tensors["model.tok_embeddings.weight"], tensors["output.weight"]
+    output.zero_()
+    for current, following in itertools.pairwise(chain):
+        output[following] = 10 * embed[current] / embed[current].norm()
+    for shard, part in shards.items():
+        save_file(part, str(shard), metadata={"format": "pt"})
+
+
+def test_the_local_model_s_own_tool_call_runs_end_to_end(tmp_path: Path) -> None:
+    """The tiny model really writes the call: the action tokens survive streaming, generation
+    stops at <|action_end|>, the sandbox runs the code and the result goes back as the
+    environment, after which this model (which always says the same) calls again."""
+    folder = tmp_path / "parrot"
+    write_internlm2(folder)
+    make_parrot(folder, "<|action_start|><|interpreter|>print(6*7)<|action_end|>")
+    backend = LocalBackend.load(BackendOptions(model=str(folder), device="cpu"), no_progress)
+    agent = AgentBackend(backend, AgentOptions(approve="auto", max_steps=2), limits=SandboxLimits(wall_s=5))
+    params = GenerationParams(max_new_tokens=32, temperature=0)
+    events = list(agent.stream([ChatMessage("user", "6*7?")], params, cancel=threading.Event()))
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert calls == [ToolCall("call-1", "python", "print(6*7)"), ToolCall("call-2", "python", "print(6*7)")]
+    assert [(r.ok, r.output) for r in results] == [(True, "42"), (True, "42")]
+    assert isinstance(events[-1], Error) and "after 2 steps" in events[-1].message
