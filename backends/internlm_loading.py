@@ -84,7 +84,8 @@ def end_of_turn_ids(tokenizer: Any, eos: int | list[int] | None) -> list[int]:
 
 def prepare_chat(tokenizer: Any, model: Any) -> None:
     """Default system prompt and named turns in the template; ``<|im_end|>`` ends generation."""
-    if getattr(tokenizer, "chat_template", None):
-        tokenizer.chat_template = wrap_template(tokenizer.chat_template)
+    template = getattr(tokenizer, "chat_template", None)
+    if isinstance(template, str) and template:
+        tokenizer.chat_template = wrap_template(template)
     generation = model.generation_config
     generation.eos_token_id = end_of_turn_ids(tokenizer, generation.eos_token_id)
