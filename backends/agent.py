@@ -7,6 +7,9 @@ and its ``ActionExecutor`` to dispatch tools, and turns each step into events: t
 streams as ``ThoughtDelta``, a tool call becomes ``ToolCall`` (+ ``ApprovalRequest`` when the
 user must approve) and ``ToolResult``, the final answer streams as ``TokenDelta``.
 
+With an InternLM2-family local model the loop uses the model's own tool-call tokens instead of
+ReAct text (``backends.internlm_agent``; ``AgentOptions.protocol`` overrides the choice).
+
 The only tool, ``python``, runs the code out of process in ``backends.sandbox``. This module
 imports lagent at the top, so only the registry's factory imports it (DESIGN rule 4).
 """

@@ -38,6 +38,7 @@ def targets_internlm2(adapter_dir: str) -> bool:
 
 
 def _read_config(folder: Path) -> dict[str, Any]:
+    """The adapter's ``adapter_config.json``, or a one-line error."""
     path = folder / ADAPTER_CONFIG
     try:
         config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -47,12 +48,14 @@ def _read_config(folder: Path) -> dict[str, Any]:
 
 
 def _module_list(value: Any) -> list[str]:
+    """Module names from a config value that may be a list, a pattern string or None."""
     if isinstance(value, list):
         return [str(item) for item in value]
     return []
 
 
 def _rename_modules(names: list[str]) -> list[str]:
+    """InternLM2 module names replaced by their Llama names, in order, without repeats."""
     renamed: list[str] = []
     for name in names:
         for new in MODULE_NAMES.get(name, (name,)):
@@ -80,6 +83,7 @@ def convert_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rename_key(key: str) -> str:
+    """A weight or module path with InternLM2 names replaced by Llama ones."""
     for old, new in RENAMES:
         key = key.replace(old.strip("."), new.strip("."))
     return re.sub(r"(^|\.)output(?=\.|$)", r"\1lm_head", key)
@@ -105,6 +109,7 @@ def convert_weights(weights: dict[str, torch.Tensor], llama_config: Any) -> dict
 
 
 def _load_weights(folder: Path) -> dict[str, torch.Tensor]:
+    """The adapter's tensors from safetensors, or from a ``.bin`` written by older peft."""
     safetensors_file = folder / "adapter_model.safetensors"
     if safetensors_file.is_file():
         return load_file(str(safetensors_file))

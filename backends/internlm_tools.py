@@ -46,6 +46,7 @@ class ParsedReply:
 
 
 def _first_marker(text: str) -> tuple[int, str] | None:
+    """Where the first call marker is in ``text``, and which one."""
     found = [(text.find(marker), marker) for marker in _MARKERS if marker in text]
     return min(found) if found else None
 
@@ -89,6 +90,7 @@ def parse_reply(text: str) -> ParsedReply:
 
 
 def _plugin_call(before: str, body: str, closed: bool) -> ParsedReply:
+    """A plugin call from its JSON body, or the reason it cannot be used."""
     if not body:
         return ParsedReply(before, error="the model's plugin call is empty")
     try:
