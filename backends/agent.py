@@ -7,6 +7,9 @@ and its ``ActionExecutor`` to dispatch tools, and turns each step into events: t
 streams as ``ThoughtDelta``, a tool call becomes ``ToolCall`` (+ ``ApprovalRequest`` when the
 user must approve) and ``ToolResult``, the final answer streams as ``TokenDelta``.
 
+With an InternLM2-family local model the loop uses the model's own tool-call tokens instead of
+ReAct text (``backends.internlm_agent``; ``AgentOptions.protocol`` overrides the choice).
+
 The only tool, ``python``, runs the code out of process in ``backends.sandbox``. This module
 imports lagent at the top, so only the registry's factory imports it (DESIGN rule 4).
 """
@@ -230,6 +233,10 @@ class AgentBackend:
             capabilities=frozenset({*base.capabilities, "tools"}),
         )
         self.protocol = ReActProtocol()
+        from backends.internlm_agent import wants_internlm2
+
+        self.native_protocol = wants_internlm2(self.options.protocol, llm_backend)
+        """True when the model calls tools with InternLM2's own tokens (``backends.internlm_agent``)."""
         self._answers: dict[str, bool] = {}
         self._answered = threading.Condition()
 
@@ -240,7 +247,8 @@ class AgentBackend:
             self._answers[call_id] = approved
             self._answered.notify_all()
 
-    def _wait_for_answer(self, call_id: str, cancel: threading.Event) -> bool | None:
+    def wait_for_answer(self, call_id: str, cancel: threading.Event) -> bool | None:
+        """Block until the UI answers ``call_id`` (True/False), or None once ``cancel`` is set."""
         with self._answered:
             while call_id not in self._answers:
                 if cancel.is_set():
@@ -257,6 +265,11 @@ class AgentBackend:
         cancel: threading.Event,
     ) -> Iterator[BackendEvent]:
         """Run one agent turn; ends with exactly one ``Done`` or ``Error``."""
+        if self.native_protocol:
+            from backends.internlm_agent import InternLM2Loop
+
+            yield from InternLM2Loop(self).run(messages, params, cancel)
+            return
         started = time.monotonic()
         llm = BackendLLM(self.llm_backend, params)
         llm.cancel = cancel
@@ -333,7 +346,7 @@ class AgentBackend:
                 return
             if self.options.approve != "auto":
                 yield ApprovalRequest(call_id, action, code, self.network_blocked)
-                approved = self._wait_for_answer(call_id, cancel)
+                approved = self.wait_for_answer(call_id, cancel)
                 if approved is None:
                     yield ToolResult(call_id, "cancelled before it ran", ok=False)
                     yield Done("cancelled")

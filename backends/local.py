@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from backends import internlm_loading as internlm
 from backends.base import BackendConfigError, BackendLoadError, ProgressCallback
 from backends.embedded import convert_gguf
 from backends.events import (
@@ -27,6 +28,7 @@ from backends.events import (
     TokenDelta,
     Usage,
 )
+from backends.internlm_tokenizer import load_tokenizer
 from backends.model_source import ModelSource, resolve_model
 from backends.options import BackendOptions
 from backends.prefix_cache import PrefixCache
@@ -88,6 +90,7 @@ class LoadedModel:
     tokenizer: PreTrainedTokenizerBase
     source: ModelSource
     device: str
+    family: internlm.Family | None = None
 
 
 def load_model(options: BackendOptions, progress: ProgressCallback) -> LoadedModel:
@@ -110,16 +113,25 @@ def load_model(options: BackendOptions, progress: ProgressCallback) -> LoadedMod
     # trust_remote_code is always passed explicitly: left unset, transformers may ask on stdin,
     # which would hang a full-screen app.
     common: dict[str, Any] = {"trust_remote_code": options.trust_remote_code}
+    loading: dict[str, Any] = {"dtype": dtype, "device_map": device, "quantization_config": quant}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, **common)
-        model = AutoModelForCausalLM.from_pretrained(
-            folder, dtype=dtype, device_map=device, quantization_config=quant, **common
-        )
+        config = internlm.read_config(folder)
+        family = internlm.family_of(config)
+        # InternLM tokenizers load natively; InternLM2's hub tokenizer code misnumbers its chat tokens.
+        if family is not None:
+            tokenizer = load_tokenizer(folder, family)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(folder, **common)
+        mapped = family == "internlm2" and not options.trust_remote_code
+        if mapped:
+            model = internlm.load_internlm2_model(folder, config, **loading)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(folder, **loading, **common)
         if options.adapter:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, options.adapter)
-    except BackendConfigError:
+            model = internlm.apply_adapter(model, options.adapter, family, mapped)
+        if family is not None:
+            internlm.prepare_chat(tokenizer, model)
+    except (BackendConfigError, BackendLoadError):
         raise
     except Exception as exc:  # transformers raises many types; the user needs one line
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -127,7 +139,7 @@ def load_model(options: BackendOptions, progress: ProgressCallback) -> LoadedMod
     model.eval()
     if not getattr(tokenizer, "chat_template", None):
         raise BackendLoadError(f"{source.label} has no chat template; use an instruction-tuned (chat) model")
-    return LoadedModel(model, tokenizer, source, device)
+    return LoadedModel(model, tokenizer, source, device, family)
 
 
 def _cancel_criteria(cancel: threading.Event) -> Any:
@@ -166,6 +178,11 @@ class LocalBackend:
     def load(cls, options: BackendOptions, progress: ProgressCallback) -> LocalBackend:
         """Load the model named in ``options`` (slow; call from a worker thread)."""
         return cls(load_model(options, progress))
+
+    @property
+    def family(self) -> internlm.Family | None:
+        """The InternLM family of the model ("internlm2", "internlm3"), or None for others."""
+        return self._loaded.family
 
     @property
     def tokenizer(self) -> PreTrainedTokenizerBase:

@@ -32,6 +32,9 @@ class AgentOptions:
     approve: Literal["ask", "auto"] = "ask"
     max_steps: int = 8
     tool_timeout_s: float = 20.0
+    protocol: Literal["auto", "react", "internlm2"] = "auto"
+    """How the model calls tools: ReAct text, InternLM2's own tokens, or ``auto`` (InternLM2's
+    with an InternLM2-family local model, else ReAct)."""
 
 
 @dataclass(frozen=True, slots=True)
