@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from backends import lagent_compat
 from backends.base import BackendConfigError, ChatBackend
@@ -49,6 +50,16 @@ from lagent.actions.parser import BaseParser  # noqa: E402
 from lagent.agents.react import ReActProtocol  # noqa: E402
 from lagent.llms.base_llm import BaseModel  # noqa: E402
 from lagent.schema import ActionReturn, ActionStatusCode, ModelStatusCode  # noqa: E402
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRun:
+    """How one approved-or-not tool call ended, for the loop to continue from."""
+
+    outcome: Literal["ran", "denied", "cancelled"]
+    output: str = ""
+    ran: ActionReturn | None = None
+
 
 THOUGHT, ACTION, ACTION_INPUT, RESPONSE, FINISH = (
     "Thought:",
@@ -111,18 +122,7 @@ class BackendLLM(BaseModel):  # type: ignore[misc]
         self.usage = Usage()
 
     def _params(self) -> GenerationParams:
-        p = self.params
-        stop = tuple(dict.fromkeys((*p.stop, *STOP_WORDS)))
-        return GenerationParams(
-            temperature=p.temperature,
-            top_p=p.top_p,
-            top_k=p.top_k,
-            repetition_penalty=p.repetition_penalty,
-            max_new_tokens=p.max_new_tokens,
-            seed=p.seed,
-            stop=stop,
-            stream=True,
-        )
+        return replace(self.params, stop=tuple(dict.fromkeys((*self.params.stop, *STOP_WORDS))), stream=True)
 
     def stream_chat(self, inputs: list[dict[str, str]], **gen_params: Any) -> Iterator[tuple[int, str, None]]:
         """Yield ``(status, cumulative text, None)`` as Lagent's streaming models do."""
@@ -256,6 +256,36 @@ class AgentBackend:
                 self._answered.wait(0.05)
             return self._answers.pop(call_id)
 
+    def approve_and_run(
+        self,
+        executor: ActionExecutor,
+        tool: PythonSandbox,
+        call_id: str,
+        action: str,
+        code: str,
+        cancel: threading.Event,
+    ) -> Generator[BackendEvent, None, ToolRun]:
+        """Ask for approval (unless ``--approve auto``), run the tool, report its result.
+
+        Shared by both protocols (ReAct here, InternLM2's own in ``backends.internlm_agent``).
+        """
+        if self.options.approve != "auto":
+            yield ApprovalRequest(call_id, action, code, self.network_blocked)
+            approved = self.wait_for_answer(call_id, cancel)
+            if approved is None:
+                yield ToolResult(call_id, "cancelled before it ran", ok=False)
+                return ToolRun("cancelled")
+            if not approved:
+                yield ToolResult(call_id, "denied by the user", ok=False)
+                return ToolRun("denied")
+        ran: ActionReturn = executor(action, code)
+        ok = ran.state == ActionStatusCode.SUCCESS
+        output = ran.format_result() if ok else (ran.errmsg or "tool failed")
+        yield ToolResult(call_id, output, ok=ok, elapsed_s=round(tool.last_elapsed_s, 3))
+        if cancel.is_set():
+            return ToolRun("cancelled")
+        return ToolRun("ran", output, ran)
+
     # ----- the loop ------------------------------------------------------------------------
     def stream(
         self,
@@ -344,25 +374,15 @@ class AgentBackend:
                 yield ToolResult(call_id, f"unknown tool {action!r}", ok=False)
                 yield Error(f"agent stopped: the model asked for unknown tool {action!r} (tools: python)")
                 return
-            if self.options.approve != "auto":
-                yield ApprovalRequest(call_id, action, code, self.network_blocked)
-                approved = self.wait_for_answer(call_id, cancel)
-                if approved is None:
-                    yield ToolResult(call_id, "cancelled before it ran", ok=False)
-                    yield Done("cancelled")
-                    return
-                if not approved:
-                    yield ToolResult(call_id, "denied by the user", ok=False)
-                    inner.append({"role": "assistant", "content": text})
-                    inner.append({"role": "system", "content": f"{RESPONSE}{DENIED}\n"})
-                    continue
-            ran: ActionReturn = executor(action, code)
-            ok = ran.state == ActionStatusCode.SUCCESS
-            output = ran.format_result() if ok else (ran.errmsg or "tool failed")
-            yield ToolResult(call_id, output, ok=ok, elapsed_s=round(tool.last_elapsed_s, 3))
-            if cancel.is_set():
+            run = yield from self.approve_and_run(executor, tool, call_id, action, code, cancel)
+            if run.outcome == "cancelled":
                 yield Done("cancelled")
                 return
+            if run.outcome == "denied" or run.ran is None:
+                inner.append({"role": "assistant", "content": text})
+                inner.append({"role": "system", "content": f"{RESPONSE}{DENIED}\n"})
+                continue
+            ran = run.ran
             inner.append({"role": "assistant", "content": text})
             inner.append(self.protocol.format_response(ran))
         yield Error(f"agent stopped after {max_steps} steps without a final answer")

@@ -19,11 +19,11 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from backends.agent import DENIED, PythonSandbox, strip_fences
 from backends.events import (
-    ApprovalRequest,
     BackendEvent,
     ChatMessage,
     Done,
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 # isort: split
 from lagent.actions import ActionExecutor
-from lagent.schema import ActionReturn, ActionStatusCode
 
 INTERPRETER_PROMPT = (
     "You can run Python code in a sandboxed interpreter. Send it a complete program and it "
@@ -65,16 +64,7 @@ def wants_internlm2(protocol: str, llm_backend: object) -> bool:
 
 def step_params(params: GenerationParams) -> GenerationParams:
     """The user's sampling settings, streaming, stopping at the end of a tool call."""
-    return GenerationParams(
-        temperature=params.temperature,
-        top_p=params.top_p,
-        top_k=params.top_k,
-        repetition_penalty=params.repetition_penalty,
-        max_new_tokens=params.max_new_tokens,
-        seed=params.seed,
-        stop=tuple(dict.fromkeys((*params.stop, ACTION_END))),
-        stream=True,
-    )
+    return replace(params, stop=tuple(dict.fromkeys((*params.stop, ACTION_END))), stream=True)
 
 
 def python_code(call: ActionCall) -> str | None:
@@ -167,23 +157,10 @@ class InternLM2Loop:
             yield ToolCall(call_id, "python", code)
             inner.append(ChatMessage("assistant", as_written(text)))
             name = PLUGIN if call.kind == "plugin" else INTERPRETER
-            if agent.options.approve != "auto":
-                yield ApprovalRequest(call_id, "python", code, agent.network_blocked)
-                approved = agent.wait_for_answer(call_id, cancel)
-                if approved is None:
-                    yield ToolResult(call_id, "cancelled before it ran", ok=False)
-                    yield Done("cancelled")
-                    return
-                if not approved:
-                    yield ToolResult(call_id, "denied by the user", ok=False)
-                    inner.append(ChatMessage("tool", tool_content(name, DENIED)))
-                    continue
-            ran: ActionReturn = executor("python", code)
-            ok = ran.state == ActionStatusCode.SUCCESS
-            output = ran.format_result() if ok else (ran.errmsg or "tool failed")
-            yield ToolResult(call_id, output, ok=ok, elapsed_s=round(tool.last_elapsed_s, 3))
-            if cancel.is_set():
+            run = yield from agent.approve_and_run(executor, tool, call_id, "python", code, cancel)
+            if run.outcome == "cancelled":
                 yield Done("cancelled")
                 return
+            output = DENIED if run.outcome == "denied" else run.output
             inner.append(ChatMessage("tool", tool_content(name, output)))
         yield Error(f"agent stopped after {agent.options.max_steps} steps without a final answer")
