@@ -93,8 +93,9 @@ def test_keyboard_only_session_over_ssh(
         tmux.wait_for(lambda s: "Change the current theme" in s, timeout=20, what="theme command")
         tmux.send("Enter")
         tmux.wait_for(lambda s: "Search for themes" in s, timeout=20, what="theme list")
+        tmux.wait_for(lambda s: "ansi-dark" in s, timeout=20, what="the whole theme list")
         tmux.send("high-contrast", literal=True)
-        tmux.wait_for(lambda s: "high-contrast" in s, timeout=20)
+        tmux.wait_for(lambda s: "high-contrast" in s and "ansi-dark" not in s, timeout=20, what="filtered")
         tmux.send("Enter")
 
         # 5. Quit: the SSH session ends cleanly.
