@@ -1,15 +1,30 @@
-"""Snapshots of every bundled theme, and of the 80x24 layout with each panel opened over the chat."""
+"""Snapshots: every bundled theme, the 80x24 layout with panels over the chat, 200x60, the approval."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
-from backends.events import Done, ThoughtDelta, ToolCall, ToolResult, Usage
-from tests.app_helpers import REPLY, ask, ready_screen, scripted_app, tokens
+from backends.events import (
+    ApprovalRequest,
+    BackendEvent,
+    ChatMessage,
+    Done,
+    GenerationParams,
+    ThoughtDelta,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
+from backends.scripted import ScriptedBackend
+from tests.app_helpers import REPLY, ask, ready_screen, scripted_app, tokens, wait_for
 from themes import BUNDLED_DIR
+from tui.app import InternLMApp
+from tui.screens.approval import ApprovalScreen
 from tui.settings import AppSettings
 
 BUNDLED = sorted(path.stem for path in BUNDLED_DIR.glob("*.toml"))
@@ -78,3 +93,34 @@ def test_200x60_nothing_cut_off(snap_compare: Any) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(200, 60), run_before=run_before)
+
+
+class WaitsForApproval(ScriptedBackend):
+    """Streams the steps, then holds the turn open (as the agent does while it waits)."""
+
+    def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams, *, cancel: threading.Event
+    ) -> Iterator[BackendEvent]:
+        yield from (event for event in self._next_turn(messages) if not isinstance(event, Done))
+        cancel.wait()
+        yield Done("cancelled")
+
+
+def test_approval_dialog(snap_compare: Any) -> None:
+    code = "import math\nprint(math.sqrt(2))  # \u202eevil\n"
+    steps: list[BackendEvent] = [
+        ThoughtDelta("I will compute it."),
+        ToolCall("c1", "python", code),
+        ApprovalRequest("c1", "python", code, True),
+    ]
+    backend = WaitsForApproval([steps])
+    app = InternLMApp(AppSettings(), backend_factory=lambda progress: backend)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        screen = await ready_screen(pilot)
+        await pilot.press(*"sqrt 2", "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalScreen))
+        await pilot.pause(0.7)  # past the arming delay
+        assert screen.busy
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
