@@ -1,7 +1,9 @@
 """A backend that replays prepared events: for UI tests, snapshots and demos without a model.
 
-A script is a list of turns; each turn is a list of events. When the script runs out, the
-backend echoes the last user message word by word, so the app stays usable.
+A script is a list of turns; each turn is a list of events. It may also be an object
+``{"delay_s": 0.01, "turns": [...]}`` to set the pause before each event (the benchmarks use
+this to stream at a steady rate). When the script runs out, the backend echoes the last user
+message word by word, so the app stays usable.
 """
 
 from __future__ import annotations
@@ -52,12 +54,21 @@ def event_from_json(data: dict[str, Any]) -> BackendEvent:
     return event
 
 
-def load_script(path: Path) -> list[list[BackendEvent]]:
-    """Read a JSON script file: a list of turns, each a list of event objects."""
+DEFAULT_DELAY_S = 0.05
+
+
+def load_script(path: Path) -> tuple[list[list[BackendEvent]], float]:
+    """Read a JSON script file: its turns (each a list of events) and the delay between events."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return [[event_from_json(item) for item in turn] for turn in raw]
-    except (OSError, ValueError, TypeError) as exc:
+        delay_s = DEFAULT_DELAY_S
+        if isinstance(raw, dict):
+            delay_s = float(raw.get("delay_s", DEFAULT_DELAY_S))
+            raw = raw["turns"]
+        if delay_s < 0:
+            raise ValueError("delay_s must be 0 or more")
+        return [[event_from_json(item) for item in turn] for turn in raw], delay_s
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise BackendConfigError(f"cannot read script {path}: {exc}") from None
 
 
@@ -90,9 +101,10 @@ class ScriptedBackend:
     def from_options(cls, options: BackendOptions) -> ScriptedBackend:
         """``--model`` names a JSON script file; without one the backend echoes."""
         if options.model is None:
-            return cls(delay_s=0.05)
+            return cls(delay_s=DEFAULT_DELAY_S)
         path = Path(options.model).expanduser()
-        return cls(load_script(path), delay_s=0.05, model=path.name)
+        turns, delay_s = load_script(path)
+        return cls(turns, delay_s=delay_s, model=path.name)
 
     def _next_turn(self, messages: Sequence[ChatMessage]) -> list[BackendEvent]:
         with self._lock:

@@ -11,6 +11,7 @@ from functools import partial
 from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
@@ -20,6 +21,7 @@ from backends.registry import create_backend
 from themes import BASIC_TERMINAL_THEME, DEFAULT_THEME, load_catalog
 from tui import clipboard
 from tui.crash import crash_message, known_secrets, write_report
+from tui.driver import driver_class
 from tui.preferences import remember_theme, remembered_theme
 from tui.sanitize import sanitize
 from tui.screens.chat import BackendFactory, ChatScreen
@@ -44,6 +46,10 @@ class InternLMApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
     ]
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, sending only changed cells on Linux/macOS (see ``tui.driver``)."""
+        return driver_class(super().get_driver_class())
 
     def __init__(
         self,

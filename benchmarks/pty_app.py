@@ -1,0 +1,116 @@
+"""The real app on a real pseudo-terminal, for benchmarks that count bytes, frames and CPU time.
+
+A reader thread drains the pty all the time (an app whose output is not read would block) and
+keeps every chunk with the moment it arrived, so a benchmark can ask when something first
+appeared on the wire and how many bytes had been written by then.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import signal
+import struct
+import termios
+import threading
+import time
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class PtyApp:
+    """One process on its own pty of ``columns`` x ``rows``; ``close`` ends it."""
+
+    def __init__(self, argv: list[str], *, columns: int, rows: int, env: dict[str, str]) -> None:
+        self.started = time.perf_counter()
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: becomes the app, with the pty as its controlling terminal
+            try:
+                os.execvpe(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.pid, self.fd = pid, fd
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        os.kill(pid, signal.SIGWINCH)
+        self._lock = threading.Condition()
+        self._chunks: list[tuple[float, bytes]] = []
+        self._total = 0
+        self._buffer = bytearray()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except OSError:
+                data = b""
+            with self._lock:
+                if not data:
+                    self._closed = True
+                    self._lock.notify_all()
+                    return
+                self._chunks.append((time.perf_counter(), data))
+                self._buffer += data
+                self._total += len(data)
+                self._lock.notify_all()
+
+    @property
+    def bytes_written(self) -> int:
+        """How many bytes the app has written to its terminal so far."""
+        with self._lock:
+            return self._total
+
+    def output(self) -> bytes:
+        """Everything written so far."""
+        with self._lock:
+            return bytes(self._buffer)
+
+    def chunks(self) -> list[tuple[float, bytes]]:
+        """Every read so far, each with the ``perf_counter`` moment it arrived."""
+        with self._lock:
+            return list(self._chunks)
+
+    def wait_for(self, pattern: bytes, *, since: int = 0, timeout: float = 60.0) -> tuple[float, int]:
+        """Wait until ``pattern`` (a regex) appears after byte ``since``; (moment, bytes written then)."""
+        compiled = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                if compiled.search(self._buffer, since):
+                    return self._chunks[-1][0], self._total
+                if self._closed:
+                    raise RuntimeError(f"the app exited before {pattern!r} appeared")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no {pattern!r} within {timeout:.0f} s")
+                self._lock.wait(left)
+
+    def send(self, data: bytes) -> None:
+        """Type ``data`` as if at the keyboard."""
+        os.write(self.fd, data)
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the app process has used (from ``/proc``)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+    def close(self) -> None:
+        """End the app (terminate, then kill) and release the pty."""
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+            for _ in range(50):
+                if os.waitpid(self.pid, os.WNOHANG)[0]:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self._reader.join(timeout=5)
+        os.close(self.fd)
