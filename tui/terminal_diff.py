@@ -3,9 +3,9 @@
 Textual repaints whole widget regions: a reply that grows by one word rewrites every line of its
 paragraph, and a pane whose content changes height rewrites the whole pane. Over SSH those bytes
 are the latency a user feels. ``ScreenDiff`` sits between Textual and the terminal: it reads each
-frame (cursor moves, SGR colours and text, nothing else), remembers what every piece of a row
-written at a (row, column) holds, and forwards a piece only from its first changed cell. The
-terminal ends up showing exactly what the full frame would have shown.
+frame (cursor moves, SGR colours and text, nothing else), keeps a model of every cell the
+terminal shows, and forwards each written piece of a row only from its first to its last changed
+cell. The terminal ends up showing exactly what the full frame would have shown.
 
 It never guesses: any write it does not fully understand (mode switches, clipboard, title) goes
 through untouched and makes it forget everything, as does a change of terminal size, so the next
@@ -14,11 +14,11 @@ frame is sent in full.
 
 from __future__ import annotations
 
+import itertools
 import re
-import unicodedata
 from dataclasses import dataclass
 
-from rich.cells import cell_len
+from rich.cells import get_character_cell_size
 
 _TOKENS = re.compile(
     r"(?P<move>\x1b\[(?P<row>\d+);(?P<col>\d+)H)"
@@ -40,11 +40,6 @@ class Piece:
     row: int
     col: int
     runs: tuple[Run, ...]
-
-    @property
-    def width(self) -> int:
-        """How many cells the piece covers."""
-        return sum(cell_len(text) for _, text in self.runs)
 
 
 def _parse(frame: str) -> list[Piece | str] | None:
@@ -84,49 +79,51 @@ def _parse(frame: str) -> list[Piece | str] | None:
     return items
 
 
-def _encode(runs: tuple[Run, ...] | list[Run]) -> str:
-    return "".join(f"{style}{text}{_RESET}" if style else text for style, text in runs)
+Cell = tuple[str, str]
+"""One screen column: its style and its character (with any combining marks); the column right
+of a wide character holds ``_WIDE_TAIL``."""
+
+_WIDE_TAIL: Cell = ("", "")
 
 
-def _changed_tail(old: Piece, new: Piece) -> str | None:
-    """What to send so the cells ``old`` drew show ``new``; None when nothing changed."""
-    if old.runs == new.runs:
-        return None
-    skipped = 0
-    pairs = zip(old.runs, new.runs, strict=False)
-    for index, ((old_style, old_text), (new_style, new_text)) in enumerate(pairs):
-        if (old_style, old_text) == (new_style, new_text):
-            skipped += cell_len(new_text)
-            continue
-        same = 0
-        if old_style == new_style:
-            limit = min(len(old_text), len(new_text))
-            while same < limit and old_text[same] == new_text[same]:
-                same += 1
-            # never split a character from the accents combined with it
-            while same and (
-                (same < len(new_text) and unicodedata.combining(new_text[same]))
-                or (same < len(old_text) and unicodedata.combining(old_text[same]))
-            ):
-                same -= 1
-        tail = [(new_style, new_text[same:]), *new.runs[index + 1 :]]
-        return f"\x1b[{new.row};{new.col + skipped + cell_len(new_text[:same])}H{_encode(tail)}"
-    # one piece's runs are a prefix of the other's: send the new runs after the shared ones
-    shared = min(len(old.runs), len(new.runs))
-    tail_runs = new.runs[shared:]
-    return f"\x1b[{new.row};{new.col + skipped}H{_encode(tail_runs)}" if tail_runs else None
+def _cells(runs: tuple[Run, ...]) -> list[Cell]:
+    """The columns that ``runs`` cover, one cell per column."""
+    cells: list[Cell] = []
+    for style, text in runs:
+        for character in text:
+            width = get_character_cell_size(character)
+            if width == 0 and cells:  # a combining mark belongs to the character before it
+                previous_style, previous = cells[-1]
+                cells[-1] = (previous_style, previous + character)
+            else:
+                cells.append((style, character))
+                if width == 2:
+                    cells.append(_WIDE_TAIL)
+    return cells
+
+
+def _encode(cells: list[Cell]) -> str:
+    """Cells as text, one SGR run per style, each closed by a reset like Rich writes them."""
+    out: list[str] = []
+    for style, group in itertools.groupby(
+        (cell for cell in cells if cell is not _WIDE_TAIL), key=lambda c: c[0]
+    ):
+        text = "".join(character for _, character in group)
+        out.append(f"{style}{text}{_RESET}" if style else text)
+    return "".join(out)
 
 
 class ScreenDiff:
     """Remembers what the terminal shows and trims frames to what changed."""
 
     def __init__(self) -> None:
-        self._rows: dict[int, dict[int, Piece]] = {}
+        self._screen: list[list[Cell | None]] = []
         self._size: tuple[int, int] | None = None
 
     def forget(self) -> None:
         """The terminal may show anything now: send the next frame in full."""
-        self._rows.clear()
+        columns, rows = self._size or (0, 0)
+        self._screen = [[None] * columns for _ in range(rows)]
 
     def filter(self, data: str, size: tuple[int, int]) -> str:
         """What to write instead of ``data`` on a terminal of ``size`` (columns, rows)."""
@@ -142,22 +139,33 @@ class ScreenDiff:
         for number, item in enumerate(items):
             if isinstance(item, str):
                 out.append(item)
-                continue
-            if not item.runs:
-                if number == last:  # where the frame leaves the cursor
-                    out.append(f"\x1b[{item.row};{item.col}H")
-                continue
-            out.append(self._update(item))
+            elif item.runs:
+                out.append(self._update(item))
+            elif number == last:  # where the frame leaves the cursor
+                out.append(f"\x1b[{item.row};{item.col}H")
         return "".join(out)
 
     def _update(self, piece: Piece) -> str:
-        row = self._rows.setdefault(piece.row, {})
-        start, end = piece.col, piece.col + piece.width
-        previous = row.get(start)
-        for col, other in list(row.items()):
-            if col != start and col < end and start < col + other.width:
-                del row[col]  # overwritten, so no longer known
-        row[start] = piece
-        if previous is None or previous.width > piece.width:
-            return f"\x1b[{piece.row};{piece.col}H{_encode(piece.runs)}"
-        return _changed_tail(previous, piece) or ""
+        """The bytes that make the screen show ``piece``, given what it shows now."""
+        cells = _cells(piece.runs)
+        row, start = piece.row - 1, piece.col - 1
+        if not (0 <= row < len(self._screen) and start >= 0 and start + len(cells) <= len(self._screen[row])):
+            self.forget()  # off the screen as we know it: send it and trust nothing
+            return f"\x1b[{piece.row};{piece.col}H{_encode(cells)}"
+        line = self._screen[row]
+        changed = [index for index, cell in enumerate(cells) if line[start + index] != cell]
+        if not changed:
+            return ""
+        first, last = changed[0], changed[-1] + 1
+        if cells[first] == _WIDE_TAIL:  # start with the wide character itself
+            first -= 1
+        if last < len(cells) and cells[last] == _WIDE_TAIL:
+            last += 1
+        # Overwriting half of a wide character may blank its other half: no longer known.
+        if line[start + first] == _WIDE_TAIL and start + first > 0:
+            line[start + first - 1] = None
+        end = start + last
+        if end < len(line) and line[end] == _WIDE_TAIL:
+            line[end] = None
+        line[start + first : end] = cells[first:last]
+        return f"\x1b[{piece.row};{piece.col + first}H{_encode(cells[first:last])}"
