@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 
 from tui.widgets.assistant_message import AssistantMessage
+from tui.widgets.reply_segment import ReplySegment
 from tui.widgets.user_message import UserMessage
 
 
@@ -20,6 +23,8 @@ class ChatPane(VerticalScroll, can_focus=True):
         Binding("end", "scroll_end", "Bottom", show=False, id="chat.bottom"),
     ]
 
+    _width = 0  # the width replies were last laid out at
+
     class NearTop(Message):
         """The user scrolled to the top: older messages may be loaded above."""
 
@@ -30,6 +35,48 @@ class ChatPane(VerticalScroll, can_focus=True):
     def _scrolled(self, value: float) -> None:
         if value <= 0 and self.max_scroll_y > 0:
             self.post_message(self.NearTop())
+        self.fold_offscreen()
+
+    def on_resize(self) -> None:
+        """A new width re-wraps every reply: unfold everything, fold again once laid out."""
+        width = self.size.width
+        if width != self._width:
+            self._width = width
+            for segment in self._segments():
+                segment.unfold()
+            self.call_after_refresh(self.fold_offscreen)
+
+    def on_assistant_message_grew(self, event: AssistantMessage.Grew) -> None:
+        """The view follows a growing reply by jumps: fold what it leaves behind, once laid out."""
+        event.stop()
+        self.call_after_refresh(self.fold_offscreen)
+
+    def _segments(self) -> Iterator[ReplySegment]:
+        for message in self.children:
+            if isinstance(message, AssistantMessage):
+                yield from message.segments
+
+    def fold_offscreen(self) -> None:
+        """Fold reply pieces more than a screen away from the view; unfold those near it.
+
+        Positions are summed from the heights of the last layout (each message has a one-line
+        top margin), which is cheap and exact enough with a screen to spare on either side.
+        """
+        screen = self.scrollable_content_region.height
+        near_top, near_bottom = self.scroll_y - screen, self.scroll_y + 2 * screen
+        top = 0
+        for message in self.children:
+            top += 1
+            if isinstance(message, AssistantMessage):
+                piece_top = top
+                for segment in message.segments:
+                    height = segment.outer_size.height
+                    if piece_top + height < near_top or piece_top > near_bottom:
+                        segment.fold()
+                    else:
+                        segment.unfold()
+                    piece_top += height
+            top += message.outer_size.height
 
     async def add_user(self, text: str) -> UserMessage:
         """Append a user prompt and scroll to it."""
