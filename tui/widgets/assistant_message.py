@@ -39,8 +39,9 @@ the UI's time, however long the reply (and however slow the machine) gets."""
 class AssistantMessage(Vertical):
     """One reply. ``append`` streams text; ``finish`` renders the last piece once more in full."""
 
-    class Grew(Message):
-        """The streaming reply took more room: the view is about to move on."""
+    class Moved(Message):
+        """The reply's height changed (more room while streaming, or the final text): the view
+        moves, and pieces it leaves far behind can fold."""
 
     def __init__(self, text: str = "", *, note: str = "") -> None:
         super().__init__(classes="message assistant")
@@ -95,20 +96,16 @@ class AssistantMessage(Vertical):
         if self.finished or not self._pending:
             return
         fragment, self._pending = "".join(self._pending), []
-        before = len(self._segment_text)
+        streamed = len(self._segment_text)  # how much of the piece's text is already shown
         self._segment_text += fragment
-        cut = safe_split_point(self._segment_text)
-        if cut is None:
-            await self._write(fragment)
-            return
-        await self._write(self._segment_text[before:cut])
-        await self._seal()
-        rest = self._segment_text[cut:]
-        self._segment_text = rest
-        piece = ReplySegment("", sealed=False)
-        await self.mount(piece, before=self.query_one(".note"))
-        self.watch(piece, "virtual_size", self._keep_room, init=False)
-        await self._write(rest)
+        while (cut := safe_split_point(self._segment_text)) is not None:
+            self._segment_text, rest = self._segment_text[:cut], self._segment_text[cut:]
+            await self._seal()  # renders the piece's whole text, streamed or not
+            piece = ReplySegment("", sealed=False)
+            await self.mount(piece, before=self.query_one(".note"))
+            self.watch(piece, "virtual_size", self._keep_room, init=False)
+            self._segment_text, streamed = rest, 0
+        await self._write(self._segment_text[streamed:])
 
     async def _write(self, fragment: str) -> None:
         if not fragment:
@@ -131,12 +128,17 @@ class AssistantMessage(Vertical):
         pane = self.parent
         if self.finished or not isinstance(pane, Widget):
             return
-        step = max(3, pane.scrollable_content_region.height // 2)
+        view = pane.scrollable_content_region.height
         needed = sum(child.outer_size.height for child in self.children) + self.styles.gutter.height
         room = self.styles.min_height
-        if room is None or room.value < needed + 2:
-            self.styles.min_height = needed + step
-            self.post_message(self.Grew())
+        if room is not None and room.value >= needed + 2:
+            return  # the text still has room to grow into
+        # An anchored pane whose content fits shows it at the bottom, with a negative scroll_y:
+        # there too, each new line would move every line above it.
+        if self.virtual_region.y + needed + 2 < pane.scroll_y + view:
+            return  # the text ends well inside the view: growing moves nothing
+        self.styles.min_height = needed + max(3, view // 2)
+        self.post_message(self.Moved())
 
     async def finish(self, note: str | None = None) -> None:
         """Stop streaming and render the last piece in full (fixes any partial-parse artefacts).
@@ -145,14 +147,14 @@ class AssistantMessage(Vertical):
         """
         if not self.finished:
             async with self._drawing:
-                self.finished = True
-                self._segment_text += "".join(self._pending)
-                self._pending = []
                 if self._flush_timer is not None:
                     self._flush_timer.stop()
                     self._flush_timer = None
+                await self._draw_pending()
+                self.finished = True
                 await self._seal()
                 self.styles.min_height = None
+                self.post_message(self.Moved())
         if note is not None:
             self.set_note(note)
 

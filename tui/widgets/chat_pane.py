@@ -46,8 +46,8 @@ class ChatPane(VerticalScroll, can_focus=True):
                 segment.unfold()
             self.call_after_refresh(self.fold_offscreen)
 
-    def on_assistant_message_grew(self, event: AssistantMessage.Grew) -> None:
-        """The view follows a growing reply by jumps: fold what it leaves behind, once laid out."""
+    def on_assistant_message_moved(self, event: AssistantMessage.Moved) -> None:
+        """A reply changed height and the view moved: fold what it left behind, once laid out."""
         event.stop()
         self.call_after_refresh(self.fold_offscreen)
 
