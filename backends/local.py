@@ -261,7 +261,7 @@ class LocalBackend:
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([_cancel_criteria(cancel)]),
                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-                    past_key_values=cache,
+                    cache=cache,
                     **kwargs,
                 )
             except Exception as exc:  # reported as an Error event below
