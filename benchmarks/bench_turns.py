@@ -68,11 +68,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     reusing.close()
 
     def ratio(key: str) -> float:
-        return round(rows[-1][key] / rows[0][key], 3)
+        return round(float(rows[-1][key]) / float(rows[0][key]), 3)
 
     def median_ratio(key: str) -> float:
-        late = statistics.median(row[key] for row in rows[-3:])
-        early = statistics.median(row[key] for row in rows[:3])
+        late = statistics.median(float(row[key]) for row in rows[-3:])
+        early = statistics.median(float(row[key]) for row in rows[:3])
         return round(late / early, 3)
 
     return {
