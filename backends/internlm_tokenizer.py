@@ -7,10 +7,12 @@ the embedding table on transformers 5). Two InternLM2 details are adjusted here,
 the ``tokenizers`` backend:
 
 * The hub tokenizer encodes each stretch of text between special tokens with sentencepiece,
-  which adds a leading ``▁`` when the model's ``add_dummy_prefix`` is set; the native one does
-  not. When the sentencepiece model asks for it, the hub fast tokenizer's ``Prepend("▁")``
-  normaliser is installed, and decoding drops that ``▁`` again at the start and after each
-  added token (the hub's fast decoder only does the former), so text round-trips.
+  which adds a leading ``▁`` when the model's ``add_dummy_prefix`` is set; the native one did
+  not before transformers 5.24 (it now prepends through its ``Metaspace`` pre-tokeniser). When
+  the sentencepiece model asks for it and the backend does not prepend, the hub fast tokenizer's
+  ``Prepend("▁")`` normaliser is installed; either way decoding drops that ``▁`` again at the
+  start and after each added token (the hub's fast decoder only does the former), so text
+  round-trips.
 * The tool-protocol tokens (``<|action_start|>``, ``<|action_end|>``, ``<|interpreter|>``,
   ``<|plugin|>``) stay whole tokens but are no longer "special", so a streamed reply that calls
   a tool keeps them (they are how the agent sees the call); ``<|im_start|>``/``<|im_end|>``
@@ -55,6 +57,17 @@ def _decoder_steps(decoder: dict[str, Any] | None, added: list[str]) -> list[dic
     return steps + [step for step in replaces if step not in steps]
 
 
+def _prepends_already(data: dict[str, Any]) -> bool:
+    """Whether the native backend adds the ``▁`` itself (transformers >= 5.24 does, through a
+    ``Metaspace`` pre-tokeniser that prepends)."""
+    steps = _steps(data.get("pre_tokenizer"), "pretokenizers") + _steps(data.get("normalizer"), "normalizers")
+    return any(
+        step.get("type") == "Prepend"
+        or (step.get("type") == "Metaspace" and step.get("prepend_scheme") in ("always", "first"))
+        for step in steps
+    )
+
+
 def match_internlm2(tokenizer: Any) -> None:
     """Adjust a natively loaded InternLM2 tokenizer in place (see the module docstring)."""
     from tokenizers import Tokenizer
@@ -62,10 +75,10 @@ def match_internlm2(tokenizer: Any) -> None:
     data = json.loads(tokenizer.backend_tokenizer.to_str())
     added = [token["content"] for token in data.get("added_tokens", [])]
     if _dummy_prefix(getattr(tokenizer, "vocab_file", None)):
-        normalizers = _steps(data.get("normalizer"), "normalizers")
-        if not any(step.get("type") == "Prepend" for step in normalizers):
+        if not _prepends_already(data):
+            normalizers = _steps(data.get("normalizer"), "normalizers")
             normalizers.insert(0, {"type": "Prepend", "prepend": "▁"})
-        data["normalizer"] = {"type": "Sequence", "normalizers": normalizers}
+            data["normalizer"] = {"type": "Sequence", "normalizers": normalizers}
         data["decoder"] = {"type": "Sequence", "decoders": _decoder_steps(data.get("decoder"), added)}
     for token in data.get("added_tokens", []):
         if token.get("content") in ACTION_TOKENS:
