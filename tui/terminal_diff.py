@@ -105,9 +105,8 @@ def _cells(runs: tuple[Run, ...]) -> list[Cell]:
 def _encode(cells: list[Cell]) -> str:
     """Cells as text, one SGR run per style, each closed by a reset like Rich writes them."""
     out: list[str] = []
-    for style, group in itertools.groupby(
-        (cell for cell in cells if cell is not _WIDE_TAIL), key=lambda c: c[0]
-    ):
+    drawn = (cell for cell in cells if cell != _WIDE_TAIL)  # a wide character draws its tail
+    for style, group in itertools.groupby(drawn, key=lambda cell: cell[0]):
         text = "".join(character for _, character in group)
         out.append(f"{style}{text}{_RESET}" if style else text)
     return "".join(out)
