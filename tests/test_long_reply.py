@@ -60,3 +60,26 @@ async def test_long_reply_is_whole_cut_into_pieces_and_folds_far_off_screen(tmp_
     finally:
         store.close()
     assert saved[-1].content == reply and saved[-1].status == "done"
+
+
+async def test_a_reopened_chat_with_long_replies_folds_what_is_far_from_the_view(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    reply = "".join(reply_tokens(2000))
+    store = open_store(db)
+    try:
+        cid = store.create_conversation("long replies")
+        assert cid
+        for number in range(3):
+            store.add_message(cid, "user", f"question {number}")
+            store.add_message(cid, "assistant", reply)
+    finally:
+        store.close()
+    app, _ = scripted_app(settings=AppSettings(db_path=db, resume=cid))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await wait_for(pilot, lambda: len(screen.query(AssistantMessage)) == 3)
+        replies = list(screen.query(AssistantMessage))
+        await wait_for(pilot, lambda: replies[0].segments[0].folded)
+        assert not replies[-1].segments[-1].folded  # the end of the last reply is in view
+        assert all(view.text == reply for view in replies)
