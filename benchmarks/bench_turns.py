@@ -9,7 +9,6 @@ so machine noise hits both alike. Greedy decoding, so both produce the same repl
 from __future__ import annotations
 
 import statistics
-import threading
 from typing import Any
 
 PROMPTS = [
@@ -26,6 +25,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     from backends.local import LocalBackend
     from backends.options import BackendOptions
     from backends.prefix_cache import PrefixCache
+    from tests.contract import collect
 
     turns = 4 if quick else 20
     params = GenerationParams(max_new_tokens=12 if quick else 40, temperature=0)
@@ -34,14 +34,10 @@ def run(quick: bool = False) -> dict[str, Any]:
     fresh.prefix_cache = PrefixCache(max_tokens=0)  # keeps nothing: a full encode every turn
 
     def turn(backend: LocalBackend, history: list[ChatMessage]) -> tuple[str, Done]:
-        text, done = "", None
-        for event in backend.stream(history, params, cancel=threading.Event()):
-            if isinstance(event, TokenDelta):
-                text += event.text
-            elif isinstance(event, Done):
-                done = event
-        assert done is not None and done.usage.ttft_s is not None, "the turn did not finish"
-        return text, done
+        events = collect(backend, history, params)
+        done = events[-1]
+        assert isinstance(done, Done) and done.usage.ttft_s is not None, "the turn did not finish"
+        return "".join(event.text for event in events if isinstance(event, TokenDelta)), done
 
     warm_up = [ChatMessage("user", "Say hello.")]
     turn(reusing, warm_up)
