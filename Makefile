@@ -1,5 +1,6 @@
-# `make run` launches the app (setting everything up on first use); `make test` runs all tests.
-.PHONY: run test bench setup
+# `make run` launches the app (setting everything up on first use); `make test` runs all tests;
+# `make test-fast` is the quick loop (lint, types, contracts, unit + app + snapshot tests).
+.PHONY: run test test-fast bench setup
 ARGS ?=
 
 setup:
@@ -10,6 +11,9 @@ run: setup
 
 test:
 	@scripts/test.sh
+
+test-fast:
+	@scripts/test.sh -m "unit or app or snapshots"
 
 bench: setup
 	@.venv/bin/python -m benchmarks

@@ -15,13 +15,13 @@ Factory = Callable[[BackendOptions, ProgressCallback], ChatBackend]
 
 
 def _local(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
-    from backends.local import LocalBackend
+    from backends.local.backend import LocalBackend
 
     return LocalBackend.load(options, progress)
 
 
 def _remote(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
-    from backends.remote import RemoteBackend
+    from backends.remote.backend import RemoteBackend
 
     return RemoteBackend.connect(options, progress)
 
@@ -31,7 +31,7 @@ def _agent(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
     if llm_name not in ("local", "remote", "scripted"):
         raise BackendConfigError(f"the agent cannot use backend {llm_name!r} as its model")
     progress("loading lagent", None)
-    from backends.agent import AgentBackend
+    from backends.agent.backend import AgentBackend
 
     llm = FACTORIES[llm_name](options, progress)
     return AgentBackend(llm, options.agent)

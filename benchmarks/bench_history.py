@@ -66,7 +66,7 @@ async def _measure(db: Path, conversation_id: int, messages: int, presses: int) 
     from textual.pilot import Pilot
     from textual.widgets import OptionList
 
-    from tests.app_helpers import scripted_app
+    from testkit.app import scripted_app
     from tui.screens.chat import ChatScreen
     from tui.settings import AppSettings
     from tui.widgets.assistant_message import AssistantMessage

@@ -20,7 +20,7 @@ PROMPT = "Write a short story about a robot who learns to paint."
 
 def run(quick: bool = False) -> dict[str, Any]:
     from backends.events import ChatMessage, Done, GenerationParams
-    from backends.local import LocalBackend
+    from backends.local.backend import LocalBackend
     from backends.options import BackendOptions
 
     new_tokens = 16 if quick else 128

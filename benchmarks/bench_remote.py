@@ -29,11 +29,11 @@ def _rate(stamps: list[float]) -> float:
 def run(quick: bool = False) -> dict[str, Any]:
     import openai
 
-    from backends.embedded import convert_gguf, embedded_gguf_path
     from backends.events import ChatMessage, GenerationParams, TokenDelta
+    from backends.local.embedded import convert_gguf, embedded_gguf_path
     from backends.options import BackendOptions, RemoteOptions
-    from backends.remote import RemoteBackend
-    from tests.serve_fixture import MODEL_ID, fake_hub_cache, free_port, wait_healthy
+    from backends.remote.backend import RemoteBackend
+    from testkit.serve import MODEL_ID, fake_hub_cache, free_port, wait_healthy
 
     new_tokens = 16 if quick else 128
     rounds = 1 if quick else 3

@@ -1,6 +1,6 @@
 """The app as a terminal sees it: first frame, bytes per streamed token, UI CPU per token.
 
-Everything runs the real ``internlm-tui`` on a real pty (``benchmarks.pty_app``):
+Everything runs the real ``internlm-tui`` on a real pty (``testkit.pty_app``):
 
 * **first frame**: from starting the process to the first paint (the prompt's placeholder on the
   wire), for the default local backend (the embedded model; heavy imports and loading happen
@@ -28,41 +28,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pty_app import PtyApp
+from testkit.app import reply_tokens
+from testkit.pty_app import PtyApp
 
 COLUMNS, ROWS = 120, 40
 FIRST_PAINT = rb"Ask anything"
 MARKER = re.compile(rb"w(\d{5})")
 TOKEN_DELAY_S = 0.01
-
-
-def reply_tokens(count: int) -> list[str]:
-    """A long Markdown reply of about ``count`` tokens; paragraph words are numbered markers.
-
-    Each marker is ``w`` and its own token's index in the reply, so seeing it on the terminal
-    says how far the stream has been drawn.
-    """
-    tokens: list[str] = []
-    section = 0
-    while len(tokens) < count:
-        section += 1
-        tokens += [f"## Section {section}", "\n\n"]
-        for word in range(60):
-            tokens.append(f"{' ' if word else ''}w{len(tokens):05d}")
-        tokens.append("\n\n")
-        for item in range(3):
-            tokens += [f"- item {item}:", " a", " short", " point", " about", " it", "\n"]
-        tokens += [
-            "\n```python\n",
-            f"def step_{section}(x):",
-            "\n    ",
-            "return",
-            " x *",
-            f" {section}",
-            "\n```\n\n",
-        ]
-    tokens.append(f"w{len(tokens):05d}")
-    return tokens
 
 
 def _environment(home: Path) -> dict[str, str]:

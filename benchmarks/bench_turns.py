@@ -1,7 +1,7 @@
 """Time to first token over a 20-turn conversation, local backend, with and without KV reuse.
 
 Two ``LocalBackend`` objects share one loaded embedded model: one keeps its KV cache between
-turns (the app's default, ``backends.prefix_cache``), the other never does (every turn encodes
+turns (the app's default, ``backends.local.prefix_cache``), the other never does (every turn encodes
 the whole history again). Each turn is run on both, one after the other, with the same history,
 so machine noise hits both alike. Greedy decoding, so both produce the same replies.
 """
@@ -22,10 +22,10 @@ PROMPTS = [
 
 def run(quick: bool = False) -> dict[str, Any]:
     from backends.events import ChatMessage, Done, GenerationParams, TokenDelta
-    from backends.local import LocalBackend
+    from backends.local.backend import LocalBackend
+    from backends.local.prefix_cache import PrefixCache
     from backends.options import BackendOptions
-    from backends.prefix_cache import PrefixCache
-    from tests.contract import collect
+    from testkit.contract import collect
 
     turns = 4 if quick else 20
     params = GenerationParams(max_new_tokens=12 if quick else 40, temperature=0)

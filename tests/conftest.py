@@ -1,4 +1,8 @@
-"""Shared fixtures: isolated user dirs, the real embedded model, and a scripted app."""
+"""Shared fixtures (isolated user dirs, the real embedded model) and markers taken from the folder.
+
+Each test gets the marker of its layer folder: unit, app, snapshots, e2e or slow. The fast
+target (``make test-fast``) runs unit, app and snapshots; ``make test`` runs everything.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+LAYERS = ("unit", "app", "snapshots", "e2e", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its layer folder; a test outside the layer folders is an error."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        layer = item.path.resolve().relative_to(tests_dir).parts[0]
+        if layer not in LAYERS:
+            raise pytest.UsageError(f"{item.path}: tests live in one of tests/{{{','.join(LAYERS)}}}/")
+        item.add_marker(getattr(pytest.mark, layer))
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +49,9 @@ def embedded_model_dir() -> Iterator[Path]:
     from platformdirs import user_cache_path
 
     os.environ.setdefault("INTERNLM_TUI_CACHE_DIR", str(user_cache_path("internlm-tui")))
-    from backends.embedded import convert_gguf, embedded_gguf_path
+    from backends.local.embedded import convert_gguf, embedded_gguf_path
 
     yield convert_gguf(embedded_gguf_path())
 
 
-from tests.serve_fixture import transformers_server  # noqa: E402, F401  (session fixture)
+from testkit.serve import transformers_server  # noqa: E402, F401  (session fixture)

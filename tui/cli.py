@@ -198,7 +198,7 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
     check_backend_name(backend_name)
     uses_local_model = backend_name == "local" or (backend_name == "agent" and not args.base_url)
     if uses_local_model:
-        from backends.model_source import resolve_model
+        from backends.local.model_source import resolve_model
 
         resolve_model(args.model)
     if backend_name == "remote" and not args.base_url:

@@ -192,9 +192,9 @@ class ChatScreen(Screen[None]):
         await self.query(LoadingPanel).remove()
         self.status.set_backend(message.backend.info)
         self.status.state = "ready"
-        if message.backend.info.name == "agent":
+        if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
-            if getattr(message.backend, "network_blocked", True) is False:
+            if "tools-unisolated" in message.backend.info.capabilities:
                 self.notify(
                     "The agent's Python sandbox cannot block network access on this machine.",
                     severity="warning",
@@ -304,7 +304,11 @@ class ChatScreen(Screen[None]):
             await self.query_one(TracePanel).add_event(event)
             self._ask_approval(turn, event)
         elif isinstance(event, Done | Error):
-            if isinstance(event, Error) and self.backend is not None and self.backend.info.name == "agent":
+            if (
+                isinstance(event, Error)
+                and self.backend is not None
+                and "tools" in self.backend.info.capabilities
+            ):
                 await self.query_one(TracePanel).add_event(event)
             await self._end_turn(turn, event)
 

@@ -1,0 +1,1 @@
+"""The agent: Lagent's ReAct loop, InternLM2's own tool protocol, tools and their sandbox."""

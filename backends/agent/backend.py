@@ -1,0 +1,65 @@
+"""The agent backend: runs one of the two agent loops over a wrapped chat backend.
+
+With an InternLM2-family local model the loop uses the model's own tool-call tokens
+(``backends.agent.internlm_loop``); otherwise Lagent's ReAct text protocol
+(``backends.agent.react``); ``AgentOptions.protocol`` overrides the choice. Tools run out of
+process in ``backends.agent.sandbox``, after the user's approval (``backends.agent.steps``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+
+from backends.agent.internlm_loop import InternLM2Loop, wants_internlm2
+from backends.agent.react import ReActLoop
+from backends.agent.sandbox import SandboxLimits, network_blocked
+from backends.agent.steps import ApprovalGate, LoopContext
+from backends.base import BackendConfigError, ChatBackend
+from backends.events import BackendEvent, BackendInfo, ChatMessage, GenerationParams
+from backends.options import AgentOptions
+
+
+class AgentBackend:
+    """An agent over a chat backend, with approval-gated sandboxed tools."""
+
+    def __init__(
+        self,
+        llm_backend: ChatBackend,
+        options: AgentOptions | None = None,
+        *,
+        limits: SandboxLimits | None = None,
+    ) -> None:
+        self.options = options or AgentOptions()
+        unknown = [t for t in self.options.tools if t != "python"]
+        if unknown:
+            raise BackendConfigError(f"unknown tool {unknown[0]!r}; available tools: python")
+        self.llm_backend = llm_backend
+        self.limits = limits or SandboxLimits(wall_s=self.options.tool_timeout_s)
+        self.network_blocked = network_blocked()
+        self.gate = ApprovalGate(self.options.approve, self.network_blocked)
+        base = llm_backend.info
+        capabilities = {*base.capabilities, "tools"}
+        if not self.network_blocked:
+            capabilities.add("tools-unisolated")
+        self.info = BackendInfo(
+            name="agent", model=base.model, device=base.device, capabilities=frozenset(capabilities)
+        )
+        self.native_protocol = wants_internlm2(self.options.protocol, llm_backend)
+        """True when the model calls tools with InternLM2's own tokens."""
+
+    def answer(self, call_id: str, approved: bool) -> None:
+        """The UI's answer to an ``ApprovalRequest`` (thread-safe)."""
+        self.gate.answer(call_id, approved)
+
+    def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams, *, cancel: threading.Event
+    ) -> Iterator[BackendEvent]:
+        """Run one agent turn; ends with exactly one ``Done`` or ``Error``."""
+        context = LoopContext(self.llm_backend, self.options, self.limits, self.gate)
+        loop = InternLM2Loop(context) if self.native_protocol else ReActLoop(context)
+        yield from loop.run(messages, params, cancel)
+
+    def close(self) -> None:
+        """Close the wrapped backend."""
+        self.llm_backend.close()

@@ -1,0 +1,1 @@
+"""InternLM specifics: special tokens, chat template, tokenizer, weight mapping, tool protocol."""

@@ -1,0 +1,1 @@
+"""Local transformers models: loading, the embedded model, KV-cache reuse."""

@@ -1,0 +1,1 @@
+"""OpenAI-compatible servers (lmdeploy, vLLM, transformers serve, Ollama) over HTTP."""

@@ -1,0 +1,401 @@
+"""The remote backend: any OpenAI-compatible server (lmdeploy, vLLM, transformers serve, Ollama).
+
+HTTP and SSE parsing come from httpx and httpx-sse. The stream is read in a helper thread
+that feeds a queue, so the generator can apply separate first-token and between-chunk
+timeouts, an overall deadline and cancellation, and stop a stream at once by shutting its
+socket down (so the server sees the disconnect and stops generating).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+from httpx_sse import ServerSentEvent, connect_sse
+
+from backends.base import BackendLoadError, ProgressCallback
+from backends.events import (
+    BackendEvent,
+    BackendInfo,
+    ChatMessage,
+    Done,
+    DoneReason,
+    Error,
+    GenerationParams,
+    ThoughtDelta,
+    TokenDelta,
+    Usage,
+)
+from backends.options import BackendOptions, RemoteOptions
+from backends.remote.errors import describe_status, is_retryable_status, scrub, server_message
+from backends.remote.http import HangUp, display_url, make_client, retry_after_s, unreachable_message
+
+_POLL_S = 0.05
+_MAX_RETRY_WAIT_S = 30.0
+
+
+@dataclass
+class _Chunk:
+    """What the reader thread passes on: an SSE event, an HTTP failure, or the end."""
+
+    event: ServerSentEvent | None = None
+    status: int | None = None
+    body: str = ""
+    response: httpx.Response | None = None
+    failure: Exception | None = None
+    finished: bool = False
+
+
+class _Retry(Exception):
+    """This attempt failed before anything was shown; another one may succeed."""
+
+    def __init__(self, message: str, wait_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.wait_s = wait_s
+
+
+@dataclass
+class _Progress:
+    """What one attempt has seen so far."""
+
+    started: float
+    shown: bool = False
+    first_token_at: float | None = None
+    pieces: int = 0
+    finish_reason: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+def _sent_key(client: httpx.Client) -> str:
+    """The API key this client sends, so that a server echoing it back can be redacted."""
+    return str(client.headers.get("authorization", "")).removeprefix("Bearer ")
+
+
+def _kept(shown: bool) -> str:
+    return " (partial reply kept)" if shown else ""
+
+
+class RemoteBackend:
+    """Streams chat (and raw-prompt) completions from an OpenAI-compatible server."""
+
+    def __init__(self, options: RemoteOptions, model: str, client: httpx.Client) -> None:
+        self._options = options
+        self._client = client
+        self.model = model
+        self.info = BackendInfo(
+            name="remote",
+            model=model,
+            device=display_url(options.base_url),
+            capabilities=frozenset({"stream", "cancel", "models", "complete"}),
+        )
+
+    # ----- connecting and models -------------------------------------------------------------
+    @classmethod
+    def connect(cls, options: BackendOptions, progress: ProgressCallback) -> RemoteBackend:
+        """Check the server and choose the model (``--model``, else the first listed one)."""
+        remote = options.remote
+        client = make_client(remote)
+        progress(f"Contacting {display_url(remote.base_url)}…", None)
+        try:
+            models = cls._fetch_models(client, remote)
+        except BackendLoadError:
+            client.close()
+            raise
+        model = options.model
+        if model is None:
+            if not models:
+                client.close()
+                raise BackendLoadError("the server lists no models at /v1/models; pass --model NAME")
+            model = models[0]
+        elif models and model not in models:
+            client.close()
+            raise BackendLoadError(f"the server has no model {model!r}; it serves: {', '.join(models[:8])}")
+        return cls(remote, model, client)
+
+    @staticmethod
+    def _fetch_models(client: httpx.Client, remote: RemoteOptions) -> list[str]:
+        try:
+            response = client.get("models")
+        except httpx.TransportError as exc:
+            raise BackendLoadError(unreachable_message(exc, remote.base_url)) from None
+        if response.status_code in (401, 403):
+            raise BackendLoadError(
+                describe_status(
+                    response.status_code,
+                    response.text,
+                    model="",
+                    key_env=remote.api_key_env,
+                    secret=_sent_key(client),
+                )
+            )
+        if response.status_code >= 400:
+            return []  # some servers do not implement /models; a chat request will tell
+        try:
+            data = response.json().get("data", [])
+            return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
+        except (ValueError, AttributeError, TypeError):
+            return []
+
+    def list_models(self) -> list[str]:
+        """The models the server offers now; raises ``BackendLoadError`` if it cannot be reached."""
+        return self._fetch_models(self._client, self._options)
+
+    def use_model(self, model: str) -> None:
+        """Send the next requests to ``model`` (one of ``list_models()``)."""
+        self.model = model
+        self.info = replace(self.info, model=model)
+
+    # ----- requests --------------------------------------------------------------------------
+    def _common_body(self, params: GenerationParams, stop: Sequence[str] = ()) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        stops = list(dict.fromkeys([*params.stop, *stop]))
+        for key, value in (
+            ("temperature", params.temperature),
+            ("top_p", params.top_p),
+            ("max_tokens", params.max_new_tokens),
+            ("seed", params.seed),
+            ("stop", stops or None),
+        ):
+            if value is not None:
+                body[key] = value
+        return body
+
+    def request_body(self, messages: Sequence[ChatMessage], params: GenerationParams) -> dict[str, Any]:
+        """The JSON of a streaming chat completion with our generation parameters."""
+        body = self._common_body(params)
+        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        return body
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        *,
+        cancel: threading.Event,
+    ) -> Iterator[BackendEvent]:
+        """Stream one reply; every failure becomes one ``Error`` event with a one-line message."""
+        yield from self._stream_path("chat/completions", self.request_body(messages, params), cancel)
+
+    def complete(
+        self,
+        prompt: str,
+        params: GenerationParams,
+        *,
+        cancel: threading.Event,
+        stop: Sequence[str] = (),
+    ) -> Iterator[BackendEvent]:
+        """Stream ``/v1/completions`` for a raw prompt (the agent backend's LLM call).
+
+        Same events, timeouts, retries and cancellation as ``stream``; ``stop`` is added to
+        ``params.stop``. lmdeploy, vLLM and transformers serve all implement this endpoint.
+        """
+        body = self._common_body(params, stop)
+        body["prompt"] = prompt
+        yield from self._stream_path("completions", body, cancel)
+
+    # ----- streaming -------------------------------------------------------------------------
+    def _stream_path(
+        self, path: str, body: dict[str, Any], cancel: threading.Event
+    ) -> Iterator[BackendEvent]:
+        started = time.monotonic()
+        deadline = started + self._options.deadline_s
+        attempt = 0
+        while True:
+            if cancel.is_set():
+                yield Done("cancelled")
+                return
+            try:
+                yield from self._one_attempt(path, body, cancel, started, deadline)
+                return
+            except _Retry as retry:
+                attempt += 1
+                wait = retry.wait_s if retry.wait_s is not None else min(0.5 * 2 ** (attempt - 1), 8.0)
+                wait = min(wait, _MAX_RETRY_WAIT_S)
+                if attempt > self._options.max_retries or time.monotonic() + wait > deadline:
+                    retries = f" (after {attempt - 1} {'retry' if attempt == 2 else 'retries'})"
+                    retries = retries if attempt > 1 else ""
+                    yield Error(retry.message + retries)
+                    return
+                if cancel.wait(wait):
+                    yield Done("cancelled")
+                    return
+            except Exception as exc:  # a bug or an odd server must still end the turn in one line
+                yield Error(f"remote stream failed: {type(exc).__name__}")
+                return
+
+    def _start_reader(
+        self, path: str, body: dict[str, Any], chunks: queue.Queue[_Chunk], hang_up: HangUp
+    ) -> threading.Event:
+        """Read the SSE stream in a daemon thread; returns the event that tells it to stop."""
+        stop_reader = threading.Event()
+
+        def read() -> None:
+            try:
+                with connect_sse(
+                    self._client, "POST", path, json=body, extensions={"trace": hang_up.trace}
+                ) as source:
+                    response = source.response
+                    if response.status_code >= 400:
+                        response.read()
+                        chunks.put(_Chunk(status=response.status_code, body=response.text, response=response))
+                        return
+                    for sse in source.iter_sse():
+                        if stop_reader.is_set():
+                            return
+                        chunks.put(_Chunk(event=sse))
+                chunks.put(_Chunk(finished=True))
+            except Exception as exc:  # handed to the generator, which decides what it means
+                if not stop_reader.is_set():
+                    chunks.put(_Chunk(failure=exc))
+
+        threading.Thread(target=read, name="remote-stream", daemon=True).start()
+        return stop_reader
+
+    def _one_attempt(
+        self, path: str, body: dict[str, Any], cancel: threading.Event, started: float, deadline: float
+    ) -> Iterator[BackendEvent]:
+        chunks: queue.Queue[_Chunk] = queue.Queue()
+        hang_up = HangUp()
+        stop_reader = self._start_reader(path, body, chunks, hang_up)
+        seen = _Progress(started=started)
+        attempt_started = last_chunk_at = time.monotonic()
+        try:
+            while True:
+                now = time.monotonic()
+                if cancel.is_set():
+                    yield Done("cancelled", self._usage(seen))
+                    return
+                if now > deadline:
+                    yield Error(
+                        f"stopped: the reply took longer than the {self._options.deadline_s:g} s deadline"
+                        + _kept(seen.shown)
+                    )
+                    return
+                if seen.shown and now - last_chunk_at > self._options.chunk_timeout_s:
+                    yield Error(
+                        f"the server stalled: nothing for {self._options.chunk_timeout_s:g} s mid-reply"
+                        + _kept(True)
+                    )
+                    return
+                if not seen.shown and now - attempt_started > self._options.first_token_timeout_s:
+                    yield Error(
+                        f"the server stalled: no first token within {self._options.first_token_timeout_s:g} s"
+                    )
+                    return
+                try:
+                    chunk = chunks.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                last_chunk_at = time.monotonic()
+                outcome = yield from self._handle_chunk(chunk, seen)
+                if outcome:
+                    return
+        finally:
+            stop_reader.set()
+            hang_up.now()
+
+    def _handle_chunk(self, chunk: _Chunk, seen: _Progress) -> Generator[BackendEvent, None, bool]:
+        """Yield what one chunk means; return True when the attempt is over."""
+        if chunk.status is not None:
+            message = describe_status(
+                chunk.status,
+                chunk.body,
+                model=self.model,
+                key_env=self._options.api_key_env,
+                secret=_sent_key(self._client),
+            )
+            if is_retryable_status(chunk.status) and not seen.shown:
+                raise _Retry(message, retry_after_s(chunk.response))
+            yield Error(message + _kept(seen.shown))
+            return True
+        if chunk.failure is not None and seen.finish_reason is None:
+            message = self._describe_failure(chunk.failure, seen.shown)
+            connect_failed = isinstance(chunk.failure, httpx.ConnectError | httpx.ConnectTimeout)
+            if connect_failed and not seen.shown and not message.startswith("certificate"):
+                raise _Retry(message)
+            yield Error(message)
+            return True
+        if chunk.failure is not None or chunk.finished:
+            if seen.finish_reason is None:
+                yield Error("the stream was cut off before the server finished" + _kept(seen.shown))
+            else:
+                yield self._done(seen)
+            return True
+        assert chunk.event is not None
+        data_text = chunk.event.data.strip()
+        if not data_text:
+            return False
+        if data_text == "[DONE]":
+            yield self._done(seen)
+            return True
+        try:
+            data = json.loads(data_text)
+        except ValueError:
+            yield Error("the server sent a malformed event" + _kept(seen.shown))
+            return True
+        if not isinstance(data, dict):
+            return False
+        if "error" in data or chunk.event.event == "error":
+            detail = server_message(scrub(data_text, _sent_key(self._client)))
+            yield Error("server error: " + detail + _kept(seen.shown))
+            return True
+        if isinstance(data.get("usage"), dict):
+            seen.usage = data["usage"]
+        for choice in data.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            raw_delta = choice.get("delta")
+            delta: dict[str, Any] = raw_delta if isinstance(raw_delta, dict) else {}
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            text = delta.get("content") or choice.get("text")
+            for piece, kind in ((thought, ThoughtDelta), (text, TokenDelta)):
+                if isinstance(piece, str) and piece:
+                    if seen.first_token_at is None:
+                        seen.first_token_at = time.monotonic()
+                    seen.shown = True
+                    seen.pieces += 1
+                    yield kind(piece)
+            if choice.get("finish_reason"):
+                seen.finish_reason = str(choice["finish_reason"])
+        return False
+
+    def _done(self, seen: _Progress) -> Done:
+        reason: DoneReason = "length" if seen.finish_reason == "length" else "stop"
+        return Done(reason, self._usage(seen))
+
+    def _describe_failure(self, exc: Exception, shown: bool) -> str:
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return unreachable_message(exc, self._options.base_url)
+        if isinstance(exc, httpx.ReadTimeout):
+            return "the server stalled (read timeout)" + _kept(shown)
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            return f"the stream was cut off ({type(exc).__name__})" + _kept(shown)
+        return f"remote request failed: {type(exc).__name__}" + _kept(shown)
+
+    @staticmethod
+    def _usage(seen: _Progress) -> Usage:
+        finished = time.monotonic()
+        completion = int(seen.usage.get("completion_tokens") or seen.pieces)
+        total = finished - seen.started
+        return Usage(
+            prompt_tokens=int(seen.usage.get("prompt_tokens") or 0),
+            completion_tokens=completion,
+            ttft_s=(seen.first_token_at - seen.started) if seen.first_token_at is not None else None,
+            tokens_per_s=completion / total if total > 0 and completion else None,
+            total_s=total,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()

@@ -1,0 +1,41 @@
+"""``python -m benchmarks --quick`` runs every benchmark for real and prints every figure.
+
+Not a speed test (the figures are printed, not asserted against targets): this keeps the
+benchmarks working, and checks that what they measure is measured (a reply that never reached
+the terminal, or a cache that was never reused, would show up here).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+
+def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    errors = {name: part["error"] for name, part in figures.items() if "error" in part}
+    assert not errors, errors
+    assert set(figures) >= {"history", "local", "remote", "terminal", "turns"}
+    assert figures["local"]["streaming_efficiency"] > 0
+    assert figures["remote"]["streaming_efficiency"] > 0
+    terminal = figures["terminal"]
+    assert 0 < terminal["first_frame_local_s"]["median_s"] < 60
+    stream = terminal["stream_120x40"]
+    assert stream["bytes_per_token"] > 0 and stream["ui_cpu_ms_per_token_late"] > 0
+    turns = figures["turns"]
+    assert turns["replies_identical_with_and_without_reuse"]
+    assert all(row["cached_prompt_tokens"] > 0 for row in turns["per_turn"][1:])

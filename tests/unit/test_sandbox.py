@@ -1,0 +1,160 @@
+"""Hostile programs in the Python sandbox: each is contained within its limit while a
+heartbeat thread (standing in for the UI's event loop) keeps ticking."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from backends.agent.sandbox import (
+    SandboxLimits,
+    SandboxResult,
+    _sandbox_uid,
+    _user_process_count,
+    namespaces_available,
+    run_python,
+)
+
+LIMITS = SandboxLimits(wall_s=4.0, cpu_s=2, memory_bytes=256 * 1024 * 1024, output_bytes=4096)
+
+
+class Heartbeat:
+    """Ticks every 20 ms; ``worst_gap`` is the longest pause seen."""
+
+    def __init__(self) -> None:
+        self.worst_gap = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(0.02):
+            now = time.monotonic()
+            self.worst_gap = max(self.worst_gap, now - last)
+            last = now
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def heartbeat() -> Iterator[Heartbeat]:
+    with Heartbeat() as beat:
+        yield beat
+    assert beat.worst_gap < 0.5, f"the heartbeat stalled for {beat.worst_gap:.2f} s"
+
+
+def contained(code: str, limits: SandboxLimits = LIMITS) -> SandboxResult:
+    started = time.monotonic()
+    result = run_python(code, limits=limits)
+    assert time.monotonic() - started < limits.wall_s + 3
+    return result
+
+
+def test_plain_program(heartbeat: Heartbeat) -> None:
+    result = contained("print((10 - 3) / 2)")
+    assert result.ok and result.output == "3.5\n"
+
+
+def test_endless_loop_hits_the_cpu_limit(heartbeat: Heartbeat) -> None:
+    result = contained("while True:\n    pass\n")
+    assert not result.ok
+    assert result.elapsed_s < LIMITS.wall_s + 1
+
+
+def test_sleeping_forever_hits_the_wall_clock(heartbeat: Heartbeat) -> None:
+    result = contained("import time\ntime.sleep(60)\n", SandboxLimits(wall_s=1.0))
+    assert not result.ok and result.reason.startswith("timeout")
+    assert result.elapsed_s < 2.5
+
+
+def test_memory_bomb(heartbeat: Heartbeat) -> None:
+    result = contained("x = bytearray(4 * 1024**3)\nprint('allocated')\n")
+    assert not result.ok and "MemoryError" in result.output and "allocated" not in result.output
+
+
+def test_fork_bomb(heartbeat: Heartbeat) -> None:
+    before = _my_processes()
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    result = contained(bomb)
+    assert not result.ok
+    time.sleep(0.5)
+    assert _my_processes() <= before + 2  # nothing left behind (other sessions may start some)
+
+
+def test_huge_output_is_capped(heartbeat: Heartbeat) -> None:
+    result = contained("while True:\n    print('x' * 1000)\n")
+    assert not result.ok and result.reason == "output limit"
+    assert len(result.output) < LIMITS.output_bytes + 100
+
+
+def test_environment_holds_no_user_variables(heartbeat: Heartbeat, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
+    result = contained("import os\nprint(sorted(os.environ.items()))\nprint(os.getcwd())\n")
+    assert result.ok
+    assert "sk-secret-value" not in result.output and "OPENAI_API_KEY" not in result.output
+    assert "internlm-tui-py-" in result.output
+    assert os.getcwd() not in result.output.splitlines()[-1]
+
+
+def test_working_directory_is_removed(heartbeat: Heartbeat) -> None:
+    result = contained("import os\nopen('f.txt', 'w').write('x')\nprint(os.getcwd())\n")
+    assert result.ok and not os.path.exists(result.output.strip())
+
+
+def test_file_size_limit(heartbeat: Heartbeat) -> None:
+    limits = SandboxLimits(wall_s=4.0, file_bytes=1024 * 1024)
+    result = contained("open('big', 'wb').write(b'x' * 8 * 1024 * 1024)\nprint('written')\n", limits)
+    assert not result.ok and "written" not in result.output
+
+
+@pytest.mark.skipif(not namespaces_available(), reason="unshare cannot make namespaces here")
+def test_no_network(heartbeat: Heartbeat) -> None:
+    code = (
+        "import socket\n"
+        "try:\n"
+        "    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+        "    print('connected')\n"
+        "except OSError as exc:\n"
+        "    print('blocked', exc)\n"
+    )
+    result = contained(code)
+    assert "blocked" in result.output and "connected" not in result.output
+
+
+def test_stray_children_are_killed(heartbeat: Heartbeat, tmp_path: object) -> None:
+    marker = f"/tmp/internlm-tui-stray-{os.getpid()}"
+    child = f"import time\ntime.sleep(1.5)\nopen({marker!r}, 'w').write('alive')\n"
+    code = (
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', {child!r}], start_new_session=True)\n"
+        "print('parent exits')\n"
+    )
+    result = contained(code)
+    assert result.ok
+    time.sleep(2.5)
+    try:
+        assert not os.path.exists(marker), "a child outlived the sandbox"
+    finally:
+        if os.path.exists(marker):
+            os.remove(marker)
+
+
+def test_cancel_kills_a_running_program(heartbeat: Heartbeat) -> None:
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    result = run_python("import time\ntime.sleep(30)\n", limits=LIMITS, cancel=cancel)
+    assert result.reason == "cancelled" and result.elapsed_s < 2.0
+
+
+def _my_processes() -> int:
+    return _user_process_count(_sandbox_uid())
