@@ -7,8 +7,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from backends.agent.backend import AgentBackend
 from backends.events import ApprovalRequest, ChatMessage, Done, Error, GenerationParams, ToolResult
 from backends.options import AgentOptions, BackendOptions

@@ -12,9 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-
 
 def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     result = subprocess.run(

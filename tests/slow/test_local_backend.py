@@ -13,7 +13,6 @@ from backends.options import BackendOptions
 from testkit.contract import collect
 
 
-
 @pytest.fixture(scope="module")
 def local(embedded_model_dir: Path) -> Iterator[LocalBackend]:
     backend = LocalBackend.load(BackendOptions(), lambda stage, fraction: None)

@@ -14,7 +14,6 @@ from testkit.fault_server import connect, text_of
 from testkit.serve import ServedModel
 
 
-
 def test_discovery_streaming_params_and_usage(transformers_server: ServedModel) -> None:
     backend = connect(transformers_server.base_url)  # no --model: the server's only model
     assert backend.model == transformers_server.model
