@@ -89,7 +89,7 @@ async def _measure(db: Path, conversation_id: int, messages: int, presses: int) 
         def mounted() -> int:
             return len(screen.query(UserMessage)) + len(screen.query(AssistantMessage))
 
-        await until(pilot, lambda: len(screen.conversation.messages) == messages and mounted() > 0)
+        await until(pilot, lambda: len(screen.session.conversation.messages) == messages and mounted() > 0)
         await pilot.pause()
         first_screen = time.perf_counter() - started
         window = mounted()

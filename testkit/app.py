@@ -57,7 +57,7 @@ async def ready_screen(pilot: Pilot[None]) -> ChatScreen:
     """Wait until the backend is loaded; stop the cursor blinking (blinks make snapshots flaky)."""
     screen = pilot.app.screen
     assert isinstance(screen, ChatScreen)
-    await wait_for(pilot, lambda: screen.backend is not None)
+    await wait_for(pilot, lambda: screen.session.backend is not None)
     screen.query_one(PromptInput).cursor_blink = False
     return screen
 
@@ -65,9 +65,9 @@ async def ready_screen(pilot: Pilot[None]) -> ChatScreen:
 async def ask(pilot: Pilot[None], prompt: str) -> ChatScreen:
     """Type ``prompt``, press Enter and wait until the reply is finished."""
     screen = await ready_screen(pilot)
-    before = len(screen.conversation.messages)
+    before = len(screen.session.conversation.messages)
     await pilot.press(*prompt, "enter")
-    await wait_for(pilot, lambda: len(screen.conversation.messages) >= before + 2 and not screen.busy)
+    await wait_for(pilot, lambda: len(screen.session.conversation.messages) >= before + 2 and not screen.busy)
     await pilot.pause(0.2)
     return screen
 

@@ -1,22 +1,21 @@
-"""What the chat screen does with saved history, kept out of the screen so it stays small.
+"""How the chat screen draws saved history, kept out of the screen so it stays small.
 
-It shows store warnings, fills the sidebar, opens a saved conversation (mounting only a
-window of recent messages and older ones on scroll), renames, deletes and exports, and keeps
-the sidebar fitted to the terminal width. Only the screen's message handlers call it.
+The chat session (``tui.session``) owns the data: which conversation is current, its messages
+and settings. This controller only renders: it shows store warnings, fills the sidebar, draws a
+conversation the session opened (mounting a window of recent messages, older ones on scroll),
+asks before renaming or deleting, exports, and keeps the sidebar fitted to the terminal width.
+Only the screen's message handlers call it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from backends.events import ChatMessage
-from tui.conversation import Conversation
 from tui.exporting import export_paths
 from tui.history_view import widget_for
-from tui.recorder import ChatRecorder, params_from_dict
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.rename import RenameScreen
-from tui.settings import AppSettings
+from tui.session import ChatSession
 from tui.store.export import export
 from tui.store.store import StoredMessage
 from tui.widgets.history_sidebar import HistorySidebar
@@ -31,10 +30,11 @@ WINDOW = 20
 
 
 class HistoryController:
-    """History behaviour of one ``ChatScreen`` (which owns the store and the recorder)."""
+    """History drawing of one ``ChatScreen``; every change of state goes through the session."""
 
-    def __init__(self, screen: ChatScreen) -> None:
+    def __init__(self, screen: ChatScreen, session: ChatSession) -> None:
         self.screen = screen
+        self.session = session
         self._stored: list[StoredMessage] = []
         self._window_start = 0
 
@@ -47,9 +47,7 @@ class HistoryController:
         """Fit the sidebar, tell the user about a repaired or unwritable store, resume if asked."""
         screen = self.screen
         self.sidebar.fit_width(screen.size.width)
-        store = screen.store
-        if store is None:
-            return
+        store = self.session.store
         if store.notice:
             screen.notify(store.notice, title="History", severity="warning", timeout=15, markup=False)
         self.check_warning()
@@ -58,14 +56,14 @@ class HistoryController:
                 f"{store.recovered} reply(s) cut off by a crash were kept as interrupted.", markup=False
             )
         self.refresh()
-        if screen.settings.resume is not None:
+        if self.session.settings.resume is not None:
             # The CLI already merged the stored settings with the flags given.
-            await self.open(screen.settings.resume, restore_params=False)
+            await self.open(self.session.settings.resume, restore_params=False)
 
     def check_warning(self) -> None:
         """Show once, in the status line, that history is not being saved (disk full, read-only)."""
         screen = self.screen
-        warning = screen.store.warning if screen.store is not None else None
+        warning = self.session.store.warning
         if warning and not screen.has_class("history-off"):
             screen.add_class("history-off")
             screen.status.alert = "⚠ history not saved"
@@ -73,8 +71,13 @@ class HistoryController:
 
     def refresh(self) -> None:
         """Reload the sidebar from the store."""
-        if self.screen.store is not None:
-            self.sidebar.load(self.screen.store, self.screen.conversation.conversation_id)
+        self.sidebar.load(self.session.store, self.session.conversation_id)
+
+    def saved(self, *, created: bool) -> None:
+        """A prompt was saved: list the chat if it is new, and say if history stopped being saved."""
+        if created:
+            self.refresh()
+        self.check_warning()
 
     def reset(self) -> None:
         """A new chat: forget the opened conversation."""
@@ -88,29 +91,16 @@ class HistoryController:
     ) -> None:
         """Show a saved conversation; the next prompt continues it with its stored settings."""
         screen = self.screen
-        store = screen.store
-        if store is None:
-            return
-        summary = store.get_conversation(conversation_id)
-        if summary is None:
+        if self.session.store.get_conversation(conversation_id) is None:
             screen.notify(f"No conversation {conversation_id}.", severity="error", markup=False)
             return
-        await screen.action_stop()
-        screen.turn = None
-        stored = store.get_messages(conversation_id)
+        await screen.drop_turn()
+        opened = self.session.open(conversation_id, restore_params=restore_params)
+        if opened is None:
+            screen.notify(f"No conversation {conversation_id}.", severity="error", markup=False)
+            return
+        summary, stored = opened.summary, opened.messages
         self._stored = stored
-        screen.conversation = Conversation(
-            system=summary.system if summary.system is not None else screen.settings.system,
-            messages=[
-                ChatMessage("user" if m.role == "user" else "assistant", m.content)
-                for m in stored
-                if m.role in ("user", "assistant") and m.content
-            ],
-            conversation_id=conversation_id,
-        )
-        if restore_params and summary.params:
-            screen.params = params_from_dict(summary.params)
-        screen.recorder = ChatRecorder(store, conversation_id)
         start = max(0, len(stored) - WINDOW)
         target_index = next((i for i, m in enumerate(stored) if m.id == message_id), None)
         if target_index is not None and target_index < start:
@@ -122,7 +112,7 @@ class HistoryController:
         await trace.clear_steps()
         for stored_message in stored[start:]:
             if stored_message.role == "assistant":
-                for tool in store.tool_events(stored_message.id):
+                for tool in self.session.store.tool_events(stored_message.id):
                     await trace.restore(
                         tool.name, tool.arguments, tool.output, tool.ok, tool.elapsed_s, tool.call_id
                     )
@@ -140,7 +130,7 @@ class HistoryController:
         self.refresh()
 
     def _tell_if_backend_differs(self, backend: str, model: str) -> None:
-        info = self.screen.backend.info if self.screen.backend is not None else None
+        info = self.session.backend.info if self.session.backend is not None else None
         if info is None or not backend or (backend, model) == (info.name, info.model):
             return
         self.screen.notify(
@@ -188,8 +178,8 @@ class HistoryController:
         """Ask for a new title and save it."""
 
         def renamed(new_title: str | None) -> None:
-            if new_title and self.screen.store is not None:
-                self.screen.store.rename(conversation_id, new_title)
+            if new_title:
+                self.session.rename(conversation_id, new_title)
                 self.refresh()
 
         self.screen.app.push_screen(RenameScreen(title), renamed)
@@ -198,36 +188,29 @@ class HistoryController:
         """Ask (default No), then delete the conversation."""
 
         async def confirmed(yes: bool | None) -> None:
-            if yes and self.screen.store is not None:
-                self.screen.store.delete(conversation_id)
-                if conversation_id == self.screen.conversation.conversation_id:
-                    await self.screen.action_new_chat()
-                self.refresh()
+            if not yes:
+                return
+            if conversation_id == self.session.conversation_id:
+                await self.screen.drop_turn()
+            if self.session.delete(conversation_id):
+                await self.screen.show_new_chat()
+            self.refresh()
 
         self.screen.app.push_screen(ConfirmScreen(f"Delete “{title}”? This cannot be undone."), confirmed)
 
     def export(self) -> None:
         """Write the current chat as Markdown and JSON (OpenAI messages) and show the paths."""
         screen = self.screen
-        conversation_id = screen.conversation.conversation_id
-        if screen.store is None or conversation_id is None:
+        conversation_id = self.session.conversation_id
+        if conversation_id is None:
             screen.notify("Nothing to export yet: send a prompt first.", markup=False)
             return
         written = []
         for fmt, path in export_paths(conversation_id):
             try:
-                path.write_text(export(screen.store, conversation_id, fmt), encoding="utf-8")
+                path.write_text(export(self.session.store, conversation_id, fmt), encoding="utf-8")
                 written.append(str(path))
             except OSError as exc:
                 screen.notify(f"Could not write {path}: {exc.strerror}", severity="error", markup=False)
         if written:
             screen.notify("Exported to " + " and ".join(written), timeout=10, markup=False)
-
-
-def launch_options(settings: AppSettings) -> dict[str, str | None]:
-    """How the backend was launched, saved with a new conversation for ``--resume``."""
-    return {
-        "backend": settings.backend.backend,
-        "model": settings.backend.model,
-        "base_url": settings.backend.remote.base_url,
-    }

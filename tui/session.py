@@ -1,1 +1,295 @@
-"""The chat session: one Textual-free owner of the current chat (filled in by the core refactor)."""
+"""The chat session: the one owner of the current chat, with no Textual in it.
+
+It holds the conversation sent to the backend, the recorder that saves it, the generation
+settings of the next reply, the backend once it is loaded, the reply being streamed (with its
+turn id and cancel flag) and a prompt queued while the model loads. Screens send it the user's
+intents (submit, stop, new, open) and backend events (``apply``, ``finish``) and render what it
+returns; it never touches a widget, so every rule about a chat lives and is tested here.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from backends.base import ChatBackend
+from backends.events import (
+    BackendEvent,
+    BackendInfo,
+    ChatMessage,
+    Done,
+    Error,
+    GenerationParams,
+    TokenDelta,
+    ToolCall,
+    ToolResult,
+)
+from tui.conversation import Conversation
+from tui.recorder import ChatRecorder, params_from_dict
+from tui.settings import AppSettings
+from tui.store.store import ConversationSummary, HistoryStore, StoredMessage
+
+
+class Submitted(enum.Enum):
+    """What became of a prompt the user sent."""
+
+    EMPTY = "empty"
+    """Only whitespace: ignored, the prompt keeps it."""
+    BUSY = "busy"
+    """A reply is still streaming: the prompt keeps the text."""
+    UNAVAILABLE = "unavailable"
+    """The backend failed to load: the prompt keeps the text."""
+    QUEUED = "queued"
+    """Saved; the reply starts when the backend is ready."""
+    START = "start"
+    """Saved; start the reply now (``begin_turn``)."""
+
+
+@dataclass
+class Turn:
+    """One reply being streamed: what was sent, what has arrived, and how to stop it."""
+
+    turn_id: int
+    messages: list[ChatMessage]
+    params: GenerationParams
+    text: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the user stopped it (or the app is shutting down)."""
+        return self.cancel.is_set()
+
+
+ReplyStatus = Literal["done", "cancelled", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnd:
+    """How a turn ended, for the screen to render: its status, the last event, the text kept."""
+
+    turn: Turn
+    status: ReplyStatus
+    event: Done | Error
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedChat:
+    """A saved conversation made current: its summary and every stored message, for rendering."""
+
+    summary: ConversationSummary
+    messages: list[StoredMessage]
+
+
+class ChatSession:
+    """The current chat and every operation on it (see the module docstring)."""
+
+    def __init__(self, settings: AppSettings, store: HistoryStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.conversation = Conversation(system=settings.system)
+        self.recorder = ChatRecorder(store)
+        self.params = settings.params
+        """Generation settings of the next turn (a reopened conversation brings its own)."""
+        self.backend: ChatBackend | None = None
+        self.backend_error: str | None = None
+        """One line saying why the backend could not load (None while loading or once ready)."""
+        self.turn: Turn | None = None
+        self.queued = False
+        """A prompt was saved before the backend was ready; its reply starts on ``backend_ready``."""
+        self._turn_counter = 0
+
+    # ----- state -------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a reply is streaming."""
+        return self.turn is not None
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The stored id of the current chat (None until its first prompt is saved)."""
+        return self.conversation.conversation_id
+
+    def has_capability(self, name: str) -> bool:
+        """Whether the loaded backend declares ``name`` (False while loading)."""
+        return self.backend is not None and name in self.backend.info.capabilities
+
+    # ----- backend -----------------------------------------------------------------------
+    def backend_ready(self, backend: ChatBackend) -> bool:
+        """Take the loaded backend; True if a queued prompt's reply should start now."""
+        self.backend = backend
+        self.backend_error = None
+        queued, self.queued = self.queued, False
+        return queued
+
+    def backend_failed(self, message: str) -> None:
+        """The backend could not be created; prompts are refused (and kept) from now on."""
+        self.backend_error = message
+
+    # ----- turns -------------------------------------------------------------------------
+    def submit(self, text: str) -> Submitted:
+        """Save the user's prompt and say whether its reply starts now, later, or not at all."""
+        if not text.strip():
+            return Submitted.EMPTY
+        if self.busy:
+            return Submitted.BUSY
+        if self.backend is None and self.backend_error is not None:
+            return Submitted.UNAVAILABLE
+        self.conversation.add(ChatMessage("user", text))
+        info = self._info()
+        self.recorder.record_user(
+            text,
+            backend=info.name,
+            model=info.model,
+            system=self.conversation.system,
+            params=self.params.as_dict(),
+            options=launch_options(self.settings),
+        )
+        self.conversation.conversation_id = self.recorder.conversation_id
+        if self.backend is None:
+            self.queued = True
+            return Submitted.QUEUED
+        return Submitted.START
+
+    def begin_turn(self) -> Turn:
+        """Start the reply to the conversation as it is now (the backend must be ready)."""
+        if self.backend is None:
+            raise RuntimeError("begin_turn before the backend is ready")
+        self._turn_counter += 1
+        turn = Turn(self._turn_counter, self.conversation.for_backend(), self.params)
+        self.turn = turn
+        info = self.backend.info
+        self.recorder.begin_reply(backend=info.name, model=info.model, params=self.params.as_dict())
+        return turn
+
+    def current(self, turn_id: int) -> Turn | None:
+        """The streaming turn if ``turn_id`` is it; None for a superseded turn's events."""
+        turn = self.turn
+        return turn if turn is not None and turn.turn_id == turn_id else None
+
+    def apply(self, turn_id: int, event: BackendEvent) -> Turn | None:
+        """Take one event of ``turn_id`` (text, tool steps); None when the event is to be dropped.
+
+        Text that arrives after the user stopped the turn is dropped too: what was on screen
+        when they pressed Esc is what stays.
+        """
+        turn = self.current(turn_id)
+        if turn is None:
+            return None
+        if isinstance(event, TokenDelta):
+            if turn.cancelled:
+                return None
+            turn.text += event.text
+            self.recorder.progress(turn.text)
+        elif isinstance(event, ToolCall):
+            self.recorder.tool_call(event.call_id, event.name, event.arguments)
+        elif isinstance(event, ToolResult):
+            self.recorder.tool_result(event.call_id, event.output, event.ok, event.elapsed_s)
+        return turn
+
+    def finish(self, turn_id: int, event: Done | Error) -> TurnEnd | None:
+        """End ``turn_id``: keep its text in the conversation and save it with its status."""
+        turn = self.current(turn_id)
+        if turn is None:
+            return None
+        self.turn = None
+        if turn.text:
+            self.conversation.add(ChatMessage("assistant", turn.text))
+        status: ReplyStatus
+        if isinstance(event, Error):
+            status = "error"
+            self.recorder.finish_reply(turn.text, status)
+        else:
+            status = "cancelled" if event.reason == "cancelled" or turn.cancelled else "done"
+            self.recorder.finish_reply(turn.text, status, event.usage)
+        return TurnEnd(turn, status, event)
+
+    def stop(self) -> Turn | None:
+        """Ask the streaming reply to stop (the backend sees the flag); the turn, if one was stopped."""
+        turn = self.turn
+        if turn is None or turn.cancelled:
+            return None
+        turn.cancel.set()
+        return turn
+
+    def interrupt(self) -> Turn | None:
+        """Quit or hang-up: save the streaming reply as interrupted and stop it; no more events count."""
+        turn, self.turn = self.turn, None
+        if turn is not None:
+            turn.cancel.set()
+            self.recorder.finish_reply(turn.text, "interrupted")
+        return turn
+
+    def close(self) -> None:
+        """Before the app exits: interrupt the reply and release the backend (ends tool processes)."""
+        self.interrupt()
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            backend.close()
+
+    # ----- chats -------------------------------------------------------------------------
+    def new(self) -> None:
+        """An empty conversation with the launch settings (a streaming reply is interrupted)."""
+        self._drop_turn()
+        self.conversation = Conversation(system=self.settings.system)
+        self.recorder = ChatRecorder(self.store)
+        self.params = self.settings.params
+        self.queued = False
+
+    def open(self, conversation_id: int, *, restore_params: bool = True) -> OpenedChat | None:
+        """Make a saved conversation current; the next prompt continues it. None if it is gone."""
+        summary = self.store.get_conversation(conversation_id)
+        if summary is None:
+            return None
+        self._drop_turn()
+        stored = self.store.get_messages(conversation_id)
+        self.conversation = Conversation(
+            system=summary.system if summary.system is not None else self.settings.system,
+            messages=[
+                ChatMessage("user" if m.role == "user" else "assistant", m.content)
+                for m in stored
+                if m.role in ("user", "assistant") and m.content
+            ],
+            conversation_id=conversation_id,
+        )
+        if restore_params and summary.params:
+            self.params = params_from_dict(summary.params)
+        self.recorder = ChatRecorder(self.store, conversation_id)
+        self.queued = False
+        return OpenedChat(summary, stored)
+
+    def delete(self, conversation_id: int) -> bool:
+        """Delete a saved conversation; True if it was the current one (which is then new)."""
+        self.store.delete(conversation_id)
+        if conversation_id != self.conversation_id:
+            return False
+        self.new()
+        return True
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        """Give a saved conversation a new title."""
+        self.store.rename(conversation_id, title)
+
+    def _drop_turn(self) -> None:
+        """Stop a streaming reply and finish it as cancelled before the chat changes under it."""
+        turn = self.turn
+        if turn is not None:
+            turn.cancel.set()
+            self.finish(turn.turn_id, Done("cancelled"))
+
+    def _info(self) -> BackendInfo:
+        """The backend's name and model, or the launch settings' while it loads."""
+        if self.backend is not None:
+            return self.backend.info
+        return BackendInfo(self.settings.backend.backend, self.settings.backend.model or "embedded")
+
+
+def launch_options(settings: AppSettings) -> dict[str, Any]:
+    """How the backend was launched, saved with a new conversation for ``--resume``."""
+    return {
+        "backend": settings.backend.backend,
+        "model": settings.backend.model,
+        "base_url": settings.backend.remote.base_url,
+    }

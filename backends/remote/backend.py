@@ -78,10 +78,6 @@ def _sent_key(client: httpx.Client) -> str:
     return str(client.headers.get("authorization", "")).removeprefix("Bearer ")
 
 
-def _kept(shown: bool) -> str:
-    return " (partial reply kept)" if shown else ""
-
-
 class RemoteBackend:
     """Streams chat (and raw-prompt) completions from an OpenAI-compatible server."""
 
@@ -279,13 +275,11 @@ class RemoteBackend:
                 if now > deadline:
                     yield Error(
                         f"stopped: the reply took longer than the {self._options.deadline_s:g} s deadline"
-                        + _kept(seen.shown)
                     )
                     return
                 if seen.shown and now - last_chunk_at > self._options.chunk_timeout_s:
                     yield Error(
                         f"the server stalled: nothing for {self._options.chunk_timeout_s:g} s mid-reply"
-                        + _kept(True)
                     )
                     return
                 if not seen.shown and now - attempt_started > self._options.first_token_timeout_s:
@@ -317,10 +311,10 @@ class RemoteBackend:
             )
             if is_retryable_status(chunk.status) and not seen.shown:
                 raise _Retry(message, retry_after_s(chunk.response))
-            yield Error(message + _kept(seen.shown))
+            yield Error(message)
             return True
         if chunk.failure is not None and seen.finish_reason is None:
-            message = self._describe_failure(chunk.failure, seen.shown)
+            message = self._describe_failure(chunk.failure)
             connect_failed = isinstance(chunk.failure, httpx.ConnectError | httpx.ConnectTimeout)
             if connect_failed and not seen.shown and not message.startswith("certificate"):
                 raise _Retry(message)
@@ -328,7 +322,7 @@ class RemoteBackend:
             return True
         if chunk.failure is not None or chunk.finished:
             if seen.finish_reason is None:
-                yield Error("the stream was cut off before the server finished" + _kept(seen.shown))
+                yield Error("the stream was cut off before the server finished")
             else:
                 yield self._done(seen)
             return True
@@ -342,13 +336,13 @@ class RemoteBackend:
         try:
             data = json.loads(data_text)
         except ValueError:
-            yield Error("the server sent a malformed event" + _kept(seen.shown))
+            yield Error("the server sent a malformed event")
             return True
         if not isinstance(data, dict):
             return False
         if "error" in data or chunk.event.event == "error":
             detail = server_message(scrub(data_text, _sent_key(self._client)))
-            yield Error("server error: " + detail + _kept(seen.shown))
+            yield Error("server error: " + detail)
             return True
         if isinstance(data.get("usage"), dict):
             seen.usage = data["usage"]
@@ -374,14 +368,14 @@ class RemoteBackend:
         reason: DoneReason = "length" if seen.finish_reason == "length" else "stop"
         return Done(reason, self._usage(seen))
 
-    def _describe_failure(self, exc: Exception, shown: bool) -> str:
+    def _describe_failure(self, exc: Exception) -> str:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             return unreachable_message(exc, self._options.base_url)
         if isinstance(exc, httpx.ReadTimeout):
-            return "the server stalled (read timeout)" + _kept(shown)
+            return "the server stalled (read timeout)"
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-            return f"the stream was cut off ({type(exc).__name__})" + _kept(shown)
-        return f"remote request failed: {type(exc).__name__}" + _kept(shown)
+            return f"the stream was cut off ({type(exc).__name__})"
+        return f"remote request failed: {type(exc).__name__}"
 
     @staticmethod
     def _usage(seen: _Progress) -> Usage:

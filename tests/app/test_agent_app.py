@@ -37,7 +37,7 @@ def agent_app(
 async def start(pilot: Pilot[None], app: InternLMApp) -> ChatScreen:
     screen = app.screen
     assert isinstance(screen, ChatScreen)
-    await wait_for(pilot, lambda: screen.backend is not None)
+    await wait_for(pilot, lambda: screen.session.backend is not None)
     await pilot.press(*"solve 2x+3=10", "enter")
     return screen
 
@@ -149,7 +149,7 @@ async def test_tool_steps_are_saved_and_shown_again_when_reopened(tmp_path: Path
     async with app.run_test(size=(140, 40)) as pilot:
         chat = await start(pilot, app)
         await wait_for(pilot, lambda: not chat.busy)
-        cid = chat.conversation.conversation_id
+        cid = chat.session.conversation.conversation_id
         assert cid is not None
         await pilot.press("ctrl+n")
         assert chat.query_one(TracePanel).steps == []
@@ -173,7 +173,7 @@ async def test_an_interrupted_tool_call_is_shown_and_never_run_again(tmp_path: P
     async with app.run_test(size=(140, 40)) as pilot:
         chat = app.screen
         assert isinstance(chat, ChatScreen)
-        await wait_for(pilot, lambda: chat.backend is not None)
+        await wait_for(pilot, lambda: chat.session.backend is not None)
         await chat.history.open(cid)
         await pilot.pause(0.3)
         steps = chat.query_one(TracePanel).steps

@@ -20,7 +20,7 @@ async def test_type_send_and_stream_a_reply() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         await pilot.press(*"hi there")
         await pilot.press("ctrl+j")
         await pilot.press(*"second line")
@@ -42,7 +42,7 @@ async def test_escape_cancels_and_no_token_appears_after() -> None:
     async with app.run_test() as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         await pilot.press(*"go", "enter")
         await wait_for(
             pilot,
@@ -57,7 +57,7 @@ async def test_escape_cancels_and_no_token_appears_after() -> None:
         await pilot.pause(0.3)
         assert view.text == text_at_cancel
         assert 0 < len(text_at_cancel) < len("".join(t.text for t in long_reply))
-        assert screen.conversation.messages[-1].content == text_at_cancel
+        assert screen.session.conversation.messages[-1].content == text_at_cancel
         assert "stopped" in view.query_one(".note").render().plain  # type: ignore[attr-defined]
         # the user can ask again
         await pilot.press(*"again", "enter")
@@ -70,7 +70,7 @@ async def test_error_keeps_partial_reply_and_next_prompt_works() -> None:
     async with app.run_test() as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         await pilot.press(*"q", "enter")
         await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)) and not screen.busy)
         view = screen.query_one(AssistantMessage)
@@ -86,7 +86,7 @@ async def test_quit_mid_stream() -> None:
     async with app.run_test() as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         await pilot.press(*"go", "enter")
         await wait_for(pilot, lambda: screen.busy and bool(screen.query_one(AssistantMessage).text))
         await pilot.press("ctrl+q")
@@ -113,7 +113,7 @@ async def test_prompt_typed_while_loading_is_sent_when_ready() -> None:
         assert isinstance(screen, ChatScreen)
         await pilot.press(*"early", "enter")
         await pilot.pause(0.1)
-        assert screen.backend is None and screen.query_one(UserMessage).raw_text == "early"
+        assert screen.session.backend is None and screen.query_one(UserMessage).raw_text == "early"
         release.set()
         await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)) and not screen.busy)
         assert "early" in screen.query_one(AssistantMessage).text

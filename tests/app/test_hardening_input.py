@@ -20,7 +20,7 @@ async def test_a_one_megabyte_paste_is_sent_and_saved_whole() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         prompt = screen.query_one(PromptInput)
         app.post_message(events.Paste(big))
         await wait_for(pilot, lambda: prompt.text == big, timeout=30)
@@ -28,7 +28,7 @@ async def test_a_one_megabyte_paste_is_sent_and_saved_whole() -> None:
         await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)) and not screen.busy, timeout=60)
         shown = str(screen.query_one(UserMessage).render())
         assert len(shown) < DISPLAY_LIMIT + 200 and f"{len(big):,} characters" in shown
-        cid = screen.conversation.conversation_id
+        cid = screen.session.conversation.conversation_id
         assert cid is not None
         assert app.store.get_messages(cid)[0].content == big
 
@@ -48,10 +48,10 @@ async def test_quitting_mid_stream_saves_the_partial_reply() -> None:
     async with app.run_test() as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         await pilot.press(*"hi", "enter")
         await wait_for(pilot, lambda: "w20" in "".join(r.text for r in screen.query(AssistantMessage)))
-        cid = screen.conversation.conversation_id
+        cid = screen.session.conversation.conversation_id
         store = app.store
         await pilot.press("ctrl+q")
     assert cid is not None and store.path is not None
@@ -66,7 +66,7 @@ async def test_links_are_shown_not_opened_and_notifications_are_plain() -> None:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
         app.open_url = lambda url, **_: opened.append(url)  # type: ignore[method-assign]
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         await pilot.press(*"go", "enter")
         await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)) and not screen.busy)
         markdown = screen.query_one(AssistantMessage).query_one(Markdown)

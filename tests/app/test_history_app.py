@@ -24,7 +24,7 @@ from tui.widgets.user_message import UserMessage
 async def _ready(pilot) -> ChatScreen:  # type: ignore[no-untyped-def]
     screen = pilot.app.screen
     assert isinstance(screen, ChatScreen)
-    await wait_for(pilot, lambda: screen.backend is not None)
+    await wait_for(pilot, lambda: screen.session.backend is not None)
     return screen
 
 
@@ -52,7 +52,7 @@ async def test_chats_are_saved_listed_and_reopened(tmp_path: Path) -> None:
         # open the older chat from the sidebar by keyboard
         screen.query_one("#history-list", OptionList).focus()
         await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: screen.conversation.messages[0].content == "first chat")
+        await wait_for(pilot, lambda: screen.session.conversation.messages[0].content == "first chat")
         assert [w.raw_text for w in screen.query(UserMessage)] == ["first chat"]
         # the next prompt continues it, with its history and system prompt
         await _send(pilot, screen, "follow up")
@@ -106,8 +106,8 @@ async def test_rename_delete_and_search_by_keyboard(tmp_path: Path) -> None:
         await wait_for(
             pilot,
             lambda: (
-                bool(screen.conversation.messages)
-                and screen.conversation.messages[0].content == "volleyball rules"
+                bool(screen.session.conversation.messages)
+                and screen.session.conversation.messages[0].content == "volleyball rules"
             ),
         )
         assert screen.query(".found")
@@ -124,7 +124,7 @@ async def test_long_conversation_mounts_a_window_and_loads_older_on_scroll(tmp_p
     app, backend = scripted_app(settings=AppSettings(db_path=db, resume=cid))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _ready(pilot)
-        await wait_for(pilot, lambda: len(screen.conversation.messages) == 300)
+        await wait_for(pilot, lambda: len(screen.session.conversation.messages) == 300)
         mounted = len(screen.query(UserMessage)) + len(screen.query(AssistantMessage))
         assert mounted == WINDOW
         screen.chat_pane.scroll_home(animate=False)
@@ -161,12 +161,11 @@ async def test_full_disk_keeps_the_chat_working_with_a_visible_warning(tmp_path:
     app.store = store
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _ready(pilot)
-        screen.store = store
-        screen.recorder.store = store  # type: ignore[union-attr]
+        assert screen.session.store is store
         for i in range(3):
             await _send(pilot, screen, f"prompt {i}")
         assert "history not saved" in str(screen.query_one(StatusLine).render())
-        assert screen.conversation.messages[-1] == ChatMessage(
+        assert screen.session.conversation.messages[-1] == ChatMessage(
             "assistant", screen.query(AssistantMessage).last().text
         )
 
@@ -193,7 +192,7 @@ async def test_sidebar_hides_when_narrow_and_opens_over_the_chat(tmp_path: Path)
         await wait_for(pilot, lambda: not sidebar.shown)
         assert app.focused is screen.query_one("#prompt")
         await pilot.press("f2", "down", "enter")
-        await wait_for(pilot, lambda: screen.conversation.conversation_id == cid)
+        await wait_for(pilot, lambda: screen.session.conversation.conversation_id == cid)
         assert not sidebar.shown and app.focused is screen.query_one("#prompt")
         await pilot.resize_terminal(130, 30)
         await wait_for(pilot, lambda: sidebar.shown and not sidebar.overlay)

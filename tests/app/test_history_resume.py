@@ -64,21 +64,21 @@ async def test_opening_from_the_sidebar_restores_generation_settings(tmp_path: P
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
-        assert screen.params == GenerationParams()
+        await wait_for(pilot, lambda: screen.session.backend is not None)
+        assert screen.session.params == GenerationParams()
         options = screen.query_one("#history-list", OptionList)
         options.focus()
         options.highlighted = next(
             i for i in range(options.option_count) if options.get_option_at_index(i).id == f"c{older}"
         )
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.conversation.conversation_id == older)
-        assert screen.params.temperature == 0.3 and screen.params.max_new_tokens == 64
+        await wait_for(pilot, lambda: screen.session.conversation.conversation_id == older)
+        assert screen.session.params.temperature == 0.3 and screen.session.params.max_new_tokens == 64
         await pilot.press(*"go on", "enter")
         await wait_for(pilot, lambda: len(screen.query(AssistantMessage)) == 1 and not screen.busy)
         assert [m.content for m in backend.seen[-1]] == ["hello", "go on"]
         # ctrl+n goes back to the launch settings
         await pilot.press("ctrl+n")
-        assert screen.params == GenerationParams()
+        assert screen.session.params == GenerationParams()
     reply = open_store(tmp_path / "h.sqlite3").get_messages(older)[-1]
     assert reply.role == "assistant" and reply.params == SAVED_PARAMS

@@ -26,14 +26,14 @@ def test_remapped_keys_work_and_the_old_ones_do_not() -> None:
             screen = await ready_screen(pilot)
             await pilot.press(*"hi", "enter")  # enter no longer sends: it is a newline now
             await pilot.pause(0.1)
-            assert screen.conversation.messages == []
+            assert screen.session.conversation.messages == []
             await pilot.press("ctrl+t")
-            await wait_for(pilot, lambda: len(screen.conversation.messages) == 2 and not screen.busy)
+            await wait_for(pilot, lambda: len(screen.session.conversation.messages) == 2 and not screen.busy)
             await pilot.press("ctrl+n")  # the old key of "new chat" does nothing now
             await pilot.pause(0.1)
-            assert len(screen.conversation.messages) == 2
+            assert len(screen.session.conversation.messages) == 2
             await pilot.press("ctrl+b")
-            await wait_for(pilot, lambda: screen.conversation.messages == [])
+            await wait_for(pilot, lambda: screen.session.conversation.messages == [])
 
     asyncio.run(scenario())
 

@@ -29,7 +29,7 @@ async def test_long_reply_is_whole_cut_into_pieces_and_folds_far_off_screen(tmp_
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         await pilot.press(*"write a lot", "enter")
         await wait_for(pilot, lambda: not screen.busy and bool(screen.query(AssistantMessage)), timeout=60)
         await pilot.pause(0.3)

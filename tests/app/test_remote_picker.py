@@ -38,7 +38,7 @@ async def test_pick_a_model_with_a_key_and_the_next_reply_uses_it() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             screen = app.screen
             assert isinstance(screen, ChatScreen)
-            await wait_for(pilot, lambda: screen.backend is not None)
+            await wait_for(pilot, lambda: screen.session.backend is not None)
             assert "remote · alpha" in str(screen.query_one(StatusLine).render())
             await pilot.press("ctrl+o")
             await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
@@ -48,7 +48,7 @@ async def test_pick_a_model_with_a_key_and_the_next_reply_uses_it() -> None:
             assert "\x1b" not in str(options.get_option_at_index(2).prompt)  # server text is sanitised
             await pilot.press("down", "enter")
             await wait_for(pilot, lambda: app.screen is screen)
-            backend = screen.backend
+            backend = screen.session.backend
             assert isinstance(backend, RemoteBackend) and backend.model == "beta"
             assert "remote · beta" in str(screen.query_one(StatusLine).render())
 
@@ -70,7 +70,7 @@ async def test_picker_says_in_one_line_when_the_server_is_gone() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             screen = app.screen
             assert isinstance(screen, ChatScreen)
-            await wait_for(pilot, lambda: screen.backend is not None)
+            await wait_for(pilot, lambda: screen.session.backend is not None)
             server.close()
             await pilot.press("ctrl+o")
             await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
@@ -79,7 +79,9 @@ async def test_picker_says_in_one_line_when_the_server_is_gone() -> None:
             assert app.screen.query_one(OptionList).option_count == 0
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is screen)
-            assert isinstance(screen.backend, RemoteBackend) and screen.backend.model == "alpha"
+            assert (
+                isinstance(screen.session.backend, RemoteBackend) and screen.session.backend.model == "alpha"
+            )
 
 
 async def test_no_picker_for_a_single_model_backend() -> None:
@@ -87,7 +89,7 @@ async def test_no_picker_for_a_single_model_backend() -> None:
     async with app.run_test() as pilot:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await wait_for(pilot, lambda: screen.backend is not None)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
         assert screen.check_action("pick_model", ()) is False
         await pilot.press("ctrl+o")
         await pilot.pause(0.1)

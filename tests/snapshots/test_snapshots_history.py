@@ -33,7 +33,9 @@ def saved_chats(db: Path) -> int:
 async def settle(pilot: Pilot[None]) -> None:
     screen = pilot.app.screen
     assert isinstance(screen, ChatScreen)
-    await wait_for(pilot, lambda: screen.backend is not None and bool(screen.conversation.messages))
+    await wait_for(
+        pilot, lambda: screen.session.backend is not None and bool(screen.session.conversation.messages)
+    )
     screen.query_one(PromptInput).cursor_blink = False
     await pilot.pause(0.2)
 

@@ -1,8 +1,9 @@
-"""The chat screen: prompt in, backend events out to the chat pane, trace panel and status line.
+"""The chat screen: renders the chat session and sends it the user's intents.
 
-Data flows one way: the prompt posts ``Submitted``; the screen starts a thread worker that
-iterates the backend and posts ``TurnEvent`` messages; only the handlers here touch widgets.
-Every turn has an id, and events of a superseded (cancelled) turn are dropped.
+Data flows one way: the prompt posts ``Submitted``; the session (``tui.session``, which owns the
+conversation, the recorder, the settings and the turn ids) saves it; the screen starts a thread
+worker that iterates the backend and posts ``TurnEvent`` messages; the handlers here pass each
+event to the session, which drops a superseded turn's events, and draw what it accepted.
 """
 
 from __future__ import annotations
@@ -25,20 +26,18 @@ from backends.events import (
     ChatMessage,
     Done,
     Error,
-    GenerationParams,
     ThoughtDelta,
     TokenDelta,
     ToolCall,
     ToolResult,
 )
 from tui.clipboard import CopiesText
-from tui.conversation import Conversation
 from tui.copy_choices import CopyChoice, copy_choices
-from tui.history_controller import HistoryController, launch_options
+from tui.history_controller import HistoryController
 from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
-from tui.recorder import ChatRecorder
 from tui.screens.approval import ApprovalScreen
 from tui.screens.copy_picker import CopyPicker
+from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore
 from tui.widgets.assistant_message import AssistantMessage
@@ -62,13 +61,12 @@ class ProgressFn(Protocol):
 
 
 @dataclass
-class ActiveTurn:
-    """The reply being streamed: its id, its widget and its worker."""
+class TurnView:
+    """What the screen draws a streaming turn with: its reply widget and its worker."""
 
-    turn_id: int
+    turn: Turn
     view: AssistantMessage
     worker: Worker[None] | None = None
-    cancelled: bool = False
 
 
 class ChatScreen(Screen[None]):
@@ -90,22 +88,14 @@ class ChatScreen(Screen[None]):
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
     """Actions with no key of their own (``InternLMApp.get_system_commands`` lists them)."""
 
-    def __init__(
-        self, settings: AppSettings, backend_factory: BackendFactory, store: HistoryStore | None = None
-    ) -> None:
+    def __init__(self, settings: AppSettings, backend_factory: BackendFactory, store: HistoryStore) -> None:
         super().__init__()
         self.settings = settings
-        self.store = store
-        self.recorder = ChatRecorder(store) if store is not None else None
-        self.history = HistoryController(self)
-        self.params = settings.params
-        """Generation settings of the next turn (a reopened conversation brings its own)."""
+        self.session = ChatSession(settings, store)
+        """The one owner of the current chat; this screen only renders it."""
+        self.history = HistoryController(self, self.session)
         self._backend_factory = backend_factory
-        self.backend: ChatBackend | None = None
-        self.conversation = Conversation(system=settings.system)
-        self._turn_counter = 0
-        self.turn: ActiveTurn | None = None
-        self._queued_prompt = False
+        self._view: TurnView | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -130,16 +120,10 @@ class ChatScreen(Screen[None]):
     def shutdown(self) -> None:
         """Before the app exits (quit, SIGHUP, SIGTERM): save a streaming reply as interrupted,
         stop its worker (which ends generation and kills tool processes) and release the backend."""
-        turn, self.turn = self.turn, None
-        if turn is not None:
-            turn.cancelled = True
-            if turn.worker is not None:
-                turn.worker.cancel()
-            if self.recorder is not None:
-                self.recorder.finish_reply(turn.view.text, "interrupted")
-        backend, self.backend = self.backend, None
-        if backend is not None:
-            backend.close()
+        view, self._view = self._view, None
+        if view is not None and view.worker is not None:
+            view.worker.cancel()
+        self.session.close()
 
     def on_unmount(self) -> None:
         self.shutdown()
@@ -161,7 +145,7 @@ class ChatScreen(Screen[None]):
     @property
     def busy(self) -> bool:
         """True while a reply is streaming."""
-        return self.turn is not None
+        return self.session.busy
 
     # ----- loading -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
@@ -188,7 +172,7 @@ class ChatScreen(Screen[None]):
             panel.set_stage(message.stage, message.fraction)
 
     async def on_backend_ready(self, message: BackendReady) -> None:
-        self.backend = message.backend
+        start_queued = self.session.backend_ready(message.backend)
         await self.query(LoadingPanel).remove()
         self.status.set_backend(message.backend.info)
         self.status.state = "ready"
@@ -202,11 +186,11 @@ class ChatScreen(Screen[None]):
                     markup=False,
                 )
         self.refresh_bindings()
-        if self._queued_prompt:
-            self._queued_prompt = False
+        if start_queued:
             await self._start_turn()
 
     def on_backend_failed(self, message: BackendFailed) -> None:
+        self.session.backend_failed(message.message)
         for panel in self.query(LoadingPanel):
             panel.show_error(message.message + " — fix the flags and restart (ctrl+q quits)")
         self.status.state = "backend unavailable"
@@ -215,112 +199,79 @@ class ChatScreen(Screen[None]):
     # ----- turns ---------------------------------------------------------------------------
     @on(PromptInput.Submitted)
     async def _on_prompt_submitted(self, message: PromptInput.Submitted) -> None:
-        text = message.text
-        if not text.strip():
+        was_saved = self.session.conversation_id is not None
+        outcome = self.session.submit(message.text)
+        if outcome is Submitted.EMPTY:
             return
-        if self.busy:
+        if outcome is Submitted.BUSY:
             self.notify("A reply is still streaming — Esc stops it.", markup=False)
             return
-        if self.backend is None and self.query(LoadingPanel).filter(".error"):
+        if outcome is Submitted.UNAVAILABLE:
             self.notify(
                 "The backend is not available; your prompt is kept.", severity="warning", markup=False
             )
             return
         message.prompt.clear()
-        self.conversation.add(ChatMessage("user", text))
-        if self.recorder is not None:
-            info = self.backend.info if self.backend is not None else None
-            created = self.recorder.record_user(
-                text,
-                backend=info.name if info else self.settings.backend.backend,
-                model=info.model if info else (self.settings.backend.model or "embedded"),
-                system=self.conversation.system,
-                params=self.params.as_dict(),
-                options=launch_options(self.settings),
-            )
-            self.conversation.conversation_id = self.recorder.conversation_id
-            if created:
-                self.history.refresh()
-            self.history.check_warning()
-        await self.chat_pane.add_user(text)
-        if self.backend is None:
-            self._queued_prompt = True
+        self.history.saved(created=not was_saved and self.session.conversation_id is not None)
+        await self.chat_pane.add_user(message.text)
+        if outcome is Submitted.QUEUED:
             self.status.state = "waiting for the model to load…"
             return
         await self._start_turn()
 
     async def _start_turn(self) -> None:
-        assert self.backend is not None
-        self._turn_counter += 1
-        view = await self.chat_pane.add_assistant()
-        self.turn = ActiveTurn(self._turn_counter, view)
-        if self.recorder is not None:
-            info = self.backend.info
-            self.recorder.begin_reply(backend=info.name, model=info.model, params=self.params.as_dict())
+        backend = self.session.backend
+        assert backend is not None
+        turn = self.session.begin_turn()
+        view = TurnView(turn, await self.chat_pane.add_assistant())
+        self._view = view
         self.status.state = "streaming… (Esc stops)"
         self.refresh_bindings()
-        self.turn.worker = self.run_worker(
-            partial(
-                self._stream_turn,
-                self.backend,
-                self._turn_counter,
-                self.conversation.for_backend(),
-                self.params,
-            ),
+        view.worker = self.run_worker(
+            partial(self._stream_turn, backend, turn),
             thread=True,
             group="turn",
-            name=f"turn-{self._turn_counter}",
+            name=f"turn-{turn.turn_id}",
             exit_on_error=False,
         )
 
-    def _stream_turn(
-        self, backend: ChatBackend, turn_id: int, messages: list[ChatMessage], params: GenerationParams
-    ) -> None:
+    def _stream_turn(self, backend: ChatBackend, turn: Turn) -> None:
         """Worker thread: iterate the backend and post every event (never touches widgets)."""
-        worker = get_current_worker()
         try:
-            for event in backend.stream(messages, params, cancel=worker.cancelled_event):
-                self.post_message(TurnEvent(turn_id, event))
+            for event in backend.stream(turn.messages, turn.params, cancel=turn.cancel):
+                self.post_message(TurnEvent(turn.turn_id, event))
         except Exception as exc:  # a backend broke its contract; still end the turn cleanly
-            self.post_message(TurnEvent(turn_id, Error(f"backend error: {type(exc).__name__}: {exc}")))
+            self.post_message(TurnEvent(turn.turn_id, Error(f"backend error: {type(exc).__name__}: {exc}")))
 
     async def on_turn_event(self, message: TurnEvent) -> None:
-        turn = self.turn
-        if turn is None or message.turn_id != turn.turn_id:
-            return  # a superseded turn: drop it
         event = message.event
+        if isinstance(event, Done | Error):
+            ended = self.session.finish(message.turn_id, event)
+            if ended is not None:
+                await self._end_turn(ended)
+            return
+        turn = self.session.apply(message.turn_id, event)
+        view = self._view
+        if turn is None or view is None or view.turn is not turn:
+            return  # a superseded turn, or text after Esc: dropped
         if isinstance(event, TokenDelta):
-            if not turn.cancelled:
-                await turn.view.append(event.text)
-                if self.recorder is not None:
-                    self.recorder.progress(turn.view.text)
+            await view.view.append(event.text)
         elif isinstance(event, ThoughtDelta | ToolCall | ToolResult):
-            if self.recorder is not None and isinstance(event, ToolCall):
-                self.recorder.tool_call(event.call_id, event.name, event.arguments)
-            elif self.recorder is not None and isinstance(event, ToolResult):
-                self.recorder.tool_result(event.call_id, event.output, event.ok, event.elapsed_s)
             await self.query_one(TracePanel).add_event(event)
         elif isinstance(event, ApprovalRequest):
             await self.query_one(TracePanel).add_event(event)
             self._ask_approval(turn, event)
-        elif isinstance(event, Done | Error):
-            if (
-                isinstance(event, Error)
-                and self.backend is not None
-                and "tools" in self.backend.info.capabilities
-            ):
-                await self.query_one(TracePanel).add_event(event)
-            await self._end_turn(turn, event)
+        self.history.check_warning()
 
-    def _ask_approval(self, turn: ActiveTurn, request: ApprovalRequest) -> None:
+    def _ask_approval(self, turn: Turn, request: ApprovalRequest) -> None:
         """Show the approval prompt; the backend's worker waits for the answer."""
-        backend = self.backend
+        backend = self.session.backend
         self.status.state = "waiting for your approval (y / n)"
 
         async def answered(approved: bool | None) -> None:
             trace = self.query_one(TracePanel)
             if approved is None:  # Esc: stop the turn; the backend sees the cancel and runs nothing
-                if self.turn is turn:
+                if self.session.turn is turn:
                     trace.set_approval(request.call_id, "stopped")
                     await self.action_stop()
                 elif isinstance(backend, Approver):
@@ -328,33 +279,30 @@ class ChatScreen(Screen[None]):
                 return
             if isinstance(backend, Approver):
                 backend.answer(request.call_id, approved)
-            if self.turn is not turn:
+            if self.session.turn is not turn:
                 return
             trace.set_approval(request.call_id, "approved" if approved else "denied")
             self.status.state = "streaming… (Esc stops)"
 
         self.app.push_screen(ApprovalScreen(request), answered)
 
-    async def _end_turn(self, turn: ActiveTurn, event: Done | Error) -> None:
-        self.turn = None
+    async def _end_turn(self, ended: TurnEnd) -> None:
+        view = self._view
+        self._view = None
         self.refresh_bindings()
-        text = turn.view.text
-        if text:
-            self.conversation.add(ChatMessage("assistant", text))
-        if self.recorder is not None:
-            if isinstance(event, Error):
-                self.recorder.finish_reply(text, "error")
-            else:
-                cancelled = event.reason == "cancelled" or turn.cancelled
-                self.recorder.finish_reply(text, "cancelled" if cancelled else "done", event.usage)
-            self.history.check_warning()
+        self.history.check_warning()
+        if view is None or view.turn is not ended.turn:
+            return
+        event, text = ended.event, ended.turn.text
+        if isinstance(event, Error) and self.session.has_capability("tools"):
+            await self.query_one(TracePanel).add_event(event)
         if isinstance(event, Error):
-            await turn.view.finish()
-            turn.view.set_note(f"⚠ {event.message}" + (" (partial reply kept)" if text else ""), error=True)
+            await view.view.finish()
+            view.view.set_note(f"⚠ {event.message}" + (" (partial reply kept)" if text else ""), error=True)
             self.status.state = "error"
             return
         stats = format_usage(event.usage)
-        if event.reason == "cancelled" or turn.cancelled:
+        if ended.status == "cancelled":
             note = "stopped" + (f" · {stats}" if stats else "")
             self.status.state = "stopped"
         elif event.reason == "length":
@@ -363,10 +311,10 @@ class ChatScreen(Screen[None]):
         else:
             note = stats
             self.status.state = "ready"
-        if not turn.view.finished:
-            await turn.view.finish(note)
+        if not view.view.finished:
+            await view.view.finish(note)
         else:
-            turn.view.set_note(note)
+            view.view.set_note(note)
         self.status.stats = stats
 
     # ----- actions -------------------------------------------------------------------------
@@ -374,30 +322,37 @@ class ChatScreen(Screen[None]):
         if action == "stop":
             return self.busy
         if action == "pick_model":
-            return isinstance(self.backend, SwitchesModels)
+            return isinstance(self.session.backend, SwitchesModels)
         return True
 
     async def action_stop(self) -> None:
         """Stop the streaming reply now; what was written stays."""
-        turn = self.turn
-        if turn is None or turn.cancelled:
+        if self.session.stop() is None:
             return
-        turn.cancelled = True
-        if turn.worker is not None:
-            turn.worker.cancel()
+        view = self._view
+        if view is not None and view.worker is not None:
+            view.worker.cancel()
         if isinstance(self.app.screen, ApprovalScreen):
             self.app.screen.dismiss(None)
-        turn.view.set_note("stopping…")
         self.status.state = "stopping…"
-        await turn.view.finish()
+        if view is not None:
+            view.view.set_note("stopping…")
+            await view.view.finish()
+
+    async def drop_turn(self) -> None:
+        """Stop the streaming reply before the chat changes under it (new chat, another chat)."""
+        await self.action_stop()
+        self._view = None
+        self.refresh_bindings()
 
     async def action_new_chat(self) -> None:
         """Start an empty conversation (stops a streaming reply first)."""
-        await self.action_stop()
-        self.turn = None
-        self.conversation.clear()
-        self.recorder = ChatRecorder(self.store) if self.store is not None else None
-        self.params = self.settings.params
+        await self.drop_turn()
+        self.session.new()
+        await self.show_new_chat()
+
+    async def show_new_chat(self) -> None:
+        """Draw the session's new, empty chat."""
         self.history.reset()
         await self.chat_pane.clear_messages()
         await self.query_one(TracePanel).clear_steps()
@@ -421,9 +376,10 @@ class ChatScreen(Screen[None]):
         self.query_one(PromptInput).focus()
 
     def _copyable(self) -> list[CopyChoice]:
-        messages = list(self.conversation.messages)
-        if self.turn is not None and self.turn.view.text:
-            messages.append(ChatMessage("assistant", self.turn.view.text))
+        messages = list(self.session.conversation.messages)
+        turn = self.session.turn
+        if turn is not None and turn.text:
+            messages.append(ChatMessage("assistant", turn.text))
         return copy_choices(messages)
 
     def action_copy(self) -> None:
@@ -456,17 +412,17 @@ class ChatScreen(Screen[None]):
 
     def action_pick_model(self) -> None:
         """Choose one of the server's models for the next reply (remote backend)."""
-        backend = self.backend
-        if not isinstance(backend, SwitchesModels):
+        backend = self.session.backend
+        if backend is None or not isinstance(backend, SwitchesModels):
             self.notify("This backend has a single model.", markup=False)
             return
 
         def chosen(model: str | None) -> None:
-            if model and self.backend is backend:
+            if model and self.session.backend is backend:
                 backend.use_model(model)
-                self.status.set_backend(self.backend.info)
+                self.status.set_backend(backend.info)
 
-        self.app.push_screen(ModelPicker(backend, self.backend.info.model), chosen)
+        self.app.push_screen(ModelPicker(backend, backend.info.model), chosen)
 
     # ----- history (logic in tui/history_controller.py) -------------------------------------
     async def on_chat_pane_near_top(self, message: ChatPane.NearTop) -> None:
