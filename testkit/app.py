@@ -53,6 +53,23 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: f
         await pilot.pause(0.02)
 
 
+async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
+    """Wait until every message already queued in the app and the current screen is handled,
+    ``rounds`` times over, so that messages those handlers posted are handled too.
+
+    A negative check ("this key did nothing") waits on this, never on a pause: on a slow machine
+    a pause can end before the key was processed, and the check would pass without testing.
+    """
+    app = pilot.app
+    for _ in range(rounds):
+        waits = []
+        for node in (app, *app.screen.walk_children(with_self=True)):
+            handled = asyncio.Event()
+            if node.call_later(handled.set):
+                waits.append(handled.wait())
+        await asyncio.gather(*waits)
+
+
 async def ready_screen(pilot: Pilot[None]) -> ChatScreen:
     """Wait until the backend is loaded; stop the cursor blinking (blinks make snapshots flaky)."""
     screen = pilot.app.screen

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backends.events import Done, Error, TokenDelta, Usage
-from testkit.app import scripted_app, tokens, wait_for
+from testkit.app import scripted_app, settle, tokens, wait_for
 from tui.screens.chat import ChatScreen
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.prompt_input import PromptInput
@@ -54,7 +54,8 @@ async def test_escape_cancels_and_no_token_appears_after() -> None:
         view = screen.query_one(AssistantMessage)
         text_at_cancel = view.text
         await wait_for(pilot, lambda: not screen.busy)
-        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()  # the backend has stopped: nothing more can arrive
+        await settle(pilot)
         assert view.text == text_at_cancel
         assert 0 < len(text_at_cancel) < len("".join(t.text for t in long_reply))
         assert screen.session.conversation.messages[-1].content == text_at_cancel
@@ -112,7 +113,7 @@ async def test_prompt_typed_while_loading_is_sent_when_ready() -> None:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
         await pilot.press(*"early", "enter")
-        await pilot.pause(0.1)
+        await settle(pilot)
         assert screen.session.backend is None and screen.query_one(UserMessage).raw_text == "early"
         release.set()
         await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)) and not screen.busy)

@@ -6,7 +6,7 @@ from textual import events
 from textual.widgets import Markdown
 
 from backends.events import TokenDelta
-from testkit.app import scripted_app, tokens, wait_for
+from testkit.app import scripted_app, settle, tokens, wait_for
 from tui.screens.chat import ChatScreen
 from tui.store.store import open_store
 from tui.widgets.assistant_message import AssistantMessage
@@ -73,7 +73,7 @@ async def test_links_are_shown_not_opened_and_notifications_are_plain() -> None:
         markdown.post_message(Markdown.LinkClicked(markdown, "https://evil.example/x"))
         await wait_for(pilot, lambda: any("evil.example" in n.message for n in app._notifications))
         app.notify("\x1b]0;t\x07 [bold]b[/]", title="[i]x\x1b")
-        await pilot.pause(0.1)
+        await settle(pilot)
         last = list(app._notifications)[-1]
         assert last.message == "␛]0;t␇ [bold]b[/]" and last.title == "[i]x␛" and last.markup is False
     assert opened == []

@@ -9,12 +9,13 @@ from rich.console import Console
 from textual.widgets import Static
 
 from backends.events import Done
-from testkit.app import ask, ready_screen, scripted_app, tokens, wait_for
+from testkit.app import ask, ready_screen, scripted_app, settle, tokens, wait_for
 from tui.keymap import binding_groups, binding_ids
 from tui.screens.chat import ChatScreen
 from tui.screens.keys_help import KeysHelp
 from tui.settings import AppSettings
 from tui.widgets.chat_pane import ChatPane
+from tui.widgets.prompt_input import PromptInput
 
 
 def test_remapped_keys_work_and_the_old_ones_do_not() -> None:
@@ -25,12 +26,14 @@ def test_remapped_keys_work_and_the_old_ones_do_not() -> None:
         async with app.run_test() as pilot:
             screen = await ready_screen(pilot)
             await pilot.press(*"hi", "enter")  # enter no longer sends: it is a newline now
-            await pilot.pause(0.1)
+            prompt = screen.query_one(PromptInput)
+            await wait_for(pilot, lambda: prompt.text == "hi\n")
+            await settle(pilot)
             assert screen.session.conversation.messages == []
             await pilot.press("ctrl+t")
             await wait_for(pilot, lambda: len(screen.session.conversation.messages) == 2 and not screen.busy)
             await pilot.press("ctrl+n")  # the old key of "new chat" does nothing now
-            await pilot.pause(0.1)
+            await settle(pilot)
             assert len(screen.session.conversation.messages) == 2
             await pilot.press("ctrl+b")
             await wait_for(pilot, lambda: screen.session.conversation.messages == [])

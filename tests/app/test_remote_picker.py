@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import socket
 
-from textual.widgets import Label, OptionList
+from textual.widgets import Label, OptionList, Static
 
 from backends.base import ChatBackend, ProgressCallback
 from backends.options import BackendOptions, RemoteOptions
 from backends.remote.backend import RemoteBackend
-from testkit.app import scripted_app, wait_for
+from testkit.app import scripted_app, settle, wait_for
 from testkit.fault_server import fault_server, head, sse
 from tui.app import InternLMApp
 from tui.screens.chat import ChatScreen
@@ -92,5 +92,25 @@ async def test_no_picker_for_a_single_model_backend() -> None:
         await wait_for(pilot, lambda: screen.session.backend is not None)
         assert screen.check_action("pick_model", ()) is False
         await pilot.press("ctrl+o")
-        await pilot.pause(0.1)
+        await settle(pilot)
         assert app.screen is screen
+
+
+def cut_mid_reply(conn: socket.socket, attempt: int) -> None:
+    conn.sendall(head() + sse("half a reply") + b'data: {"choices": [{"delta": {"cont')
+
+
+async def test_a_stream_cut_by_the_server_says_once_that_the_partial_reply_is_kept() -> None:
+    with fault_server(cut_mid_reply) as server:
+        app, _ = remote_app(server.base_url)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, ChatScreen)
+            await wait_for(pilot, lambda: screen.session.backend is not None)
+            await pilot.press(*"go", "enter")
+            await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)) and not screen.busy)
+            view = screen.query_one(AssistantMessage)
+            note = str(view.query_one(".note", Static).render())
+            assert view.text == "half a reply"
+            assert note.count("partial reply kept") == 1, note
+            assert "cut off" in note
