@@ -79,6 +79,7 @@ class ApprovalScreen(ModalScreen[bool | None]):
 
     @property
     def code_view(self) -> VerticalScroll:
+        """The scrolling box holding the code (focused, so arrow / page / end keys scroll it)."""
         return self.query_one("#approval-code", VerticalScroll)
 
     def on_mount(self) -> None:
@@ -90,6 +91,7 @@ class ApprovalScreen(ModalScreen[bool | None]):
         self.call_after_refresh(self._refresh_keys)
 
     def on_resize(self) -> None:
+        """A new size may bring the end into view or push it out: redraw the keys line."""
         self.call_after_refresh(self._refresh_keys)
 
     def on_key(self, event: events.Key) -> None:
