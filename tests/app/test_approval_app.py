@@ -166,7 +166,9 @@ async def test_a_request_whose_code_does_not_match_its_digest_cannot_be_approved
 
     app, _ = agent_app([])
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen) and app.screen.session.backend is not None)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ChatScreen) and app.screen.session.backend is not None
+        )
         request = ApprovalRequest("c", "python", "print('shown')", True, code_sha256("print('other')"))
         answers: list[bool | None] = []
         app.push_screen(ApprovalScreen(request), answers.append)
