@@ -161,9 +161,13 @@ def run_round(
 
 @contextmanager
 def busy_cores(count: int | None = None) -> Iterator[list[int]]:
-    """Keep ``count`` (default: every) cores busy with spinning processes; their pids while it lasts."""
+    """Keep ``count`` (default: every) cores busy with spinning processes; their pids while it lasts.
+
+    Each spinner also stops by itself once its parent is gone (a killed test or benchmark).
+    """
+    spin = "import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass"
     spinners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+        subprocess.Popen([sys.executable, "-c", spin], stdin=subprocess.DEVNULL)
         for _ in range(count or os.cpu_count() or 1)
     ]
     try:

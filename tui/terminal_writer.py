@@ -78,18 +78,19 @@ class TerminalWriter(WriterThread):
             except (OSError, ValueError):
                 self.gone = True
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """End the thread: waits at most about ``patience_s`` + ``timeout`` seconds, never for ever."""
-        self.exiting = True
+    def stop(self, timeout: float = 3.0) -> None:
+        """End the thread after it has written what is queued, waiting at most ``timeout`` seconds.
+
+        A slow terminal keeps its queued output (the sequences that restore it among them) while
+        there is time; a terminal that is gone drops it, which frees the queue at once.
+        """
         if not self.is_alive():
             return
         deadline = time.monotonic() + timeout
-        if not self._put(None):
-            # the terminal is gone, so the thread drops whatever it takes: room appears quickly
-            while time.monotonic() < deadline:
-                try:
-                    self._queue.put(None, timeout=SLICE_S)
-                    break
-                except queue.Full:
-                    continue
+        while time.monotonic() < deadline:
+            try:
+                self._queue.put(None, timeout=SLICE_S)
+                break
+            except queue.Full:
+                continue
         self.join(max(0.0, deadline - time.monotonic()))
