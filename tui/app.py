@@ -133,6 +133,8 @@ class InternLMApp(App[None]):
             for screen in self.screen_stack:
                 if isinstance(screen, ChatScreen):
                     screen.shutdown()  # saves the reply as interrupted (committed before it returns)
+            # Should history writes move to a background thread, flush them here: the watchdog
+            # may end the process as soon as ``saved`` is called.
         finally:
             self.exit_guard.saved()
         self.exit(return_code=128 + signum)
