@@ -2,7 +2,8 @@
 
 A reader thread drains the pty all the time (an app whose output is not read would block) and
 keeps every chunk with the moment it arrived, so a benchmark can ask when something first
-appeared on the wire and how many bytes had been written by then.
+appeared on the wire and how many bytes had been written by then. ``hang_up`` closes the
+terminal's master side, so the kernel sends the app SIGHUP exactly as when sshd drops a session.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import fcntl
 import os
 import pty
 import re
+import select
 import signal
 import struct
 import termios
@@ -40,13 +42,20 @@ class PtyApp:
         self._total = 0
         self._buffer = bytearray()
         self._closed = False
+        self._stop_reading = False
+        self._hung_up = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         while True:
             try:
-                data = os.read(self.fd, 65536)
+                if self._stop_reading:
+                    data = b""
+                elif not select.select([self.fd], [], [], 0.1)[0]:
+                    continue
+                else:
+                    data = os.read(self.fd, 65536)
             except OSError:
                 data = b""
             with self._lock:
@@ -99,8 +108,40 @@ class PtyApp:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
+    def stop_reading(self) -> None:
+        """Stop draining the pty but keep it open: a stalled terminal, whose writes soon block."""
+        self._stop_reading = True
+        self._reader.join()
+
+    def hang_up(self) -> None:
+        """Close the master side of the pty (the kernel then sends the app SIGHUP), as sshd does."""
+        self._stop_reading = True
+        self._reader.join()  # no read may be left on the descriptor when it closes (or is reused)
+        os.close(self.fd)
+        self._hung_up = True
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """Reap the app within ``timeout`` s: its exit code (-N for signal N), or None if still running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return None
+            if pid:
+                self.exit_code = os.waitstatus_to_exitcode(status)
+                return self.exit_code
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
+
+    exit_code: int | None = None
+
     def close(self) -> None:
         """End the app (terminate, then kill) and release the pty."""
+        if self.exit_code is not None:
+            self._release()
+            return
         try:
             os.kill(self.pid, signal.SIGTERM)
             for _ in range(50):
@@ -112,5 +153,10 @@ class PtyApp:
                 os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+        self._release()
+
+    def _release(self) -> None:
         self._reader.join(timeout=5)
-        os.close(self.fd)
+        if not self._hung_up:
+            self._hung_up = True
+            os.close(self.fd)

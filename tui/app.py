@@ -21,7 +21,8 @@ from backends.registry import create_backend
 from themes import BASIC_TERMINAL_THEME, DEFAULT_THEME, load_catalog
 from tui import clipboard
 from tui.crash import crash_message, known_secrets, write_report
-from tui.driver import driver_class
+from tui.driver import SafeLinuxDriver, driver_class
+from tui.exit_guard import ExitGuard, process_guard
 from tui.preferences import remember_theme, remembered_theme
 from tui.sanitize import sanitize
 from tui.screens.chat import BackendFactory, ChatScreen
@@ -108,16 +109,34 @@ class InternLMApp(App[None]):
         self.theme_changed_signal.subscribe(self, self._theme_picked)
         for problem in self._theme_catalog.problems:
             self.notify(problem, severity="warning", timeout=10)
-        # SIGHUP is what an SSH session drop delivers; SIGTERM is a polite kill. Both save first.
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGHUP, signal.SIGTERM):
-            loop.add_signal_handler(signum, self.exit_on_signal, signum)
+        # SIGHUP is what an SSH session drop delivers; SIGTERM is a polite kill. Both save first,
+        # and the guard's watchdog ends the process should the exit stall (tui/exit_guard.py).
+        self._signal_loop = asyncio.get_running_loop()
+        self.exit_guard: ExitGuard = process_guard()
+        self.exit_guard.install(self._signal_received)
+
+    def _signal_received(self, signum: int) -> None:
+        """In the signal handler: stop waiting on the terminal, hand the exit to the event loop."""
+        driver = self._driver
+        if isinstance(driver, SafeLinuxDriver) and signum == signal.SIGHUP:
+            driver.hang_up()
+        elif isinstance(driver, SafeLinuxDriver):
+            driver.closing()
+        try:
+            self._signal_loop.call_soon_threadsafe(self.exit_on_signal, signum)
+        except RuntimeError:  # the loop is closed: the app has already exited
+            self.exit_guard.saved()
 
     def exit_on_signal(self, signum: int) -> None:
         """Save what is streaming, stop workers and tools, then exit with 128 + the signal number."""
-        for screen in self.screen_stack:
-            if isinstance(screen, ChatScreen):
-                screen.shutdown()
+        try:
+            for screen in self.screen_stack:
+                if isinstance(screen, ChatScreen):
+                    screen.shutdown()  # saves the reply as interrupted (committed before it returns)
+            # Should history writes move to a background thread, flush them here: the watchdog
+            # may end the process as soon as ``saved`` is called.
+        finally:
+            self.exit_guard.saved()
         self.exit(return_code=128 + signum)
 
     def on_unmount(self) -> None:
