@@ -8,12 +8,13 @@ process in ``backends.agent.sandbox``, after the user's approval (``backends.age
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 
 from backends.agent.internlm_loop import InternLM2Loop, wants_internlm2
 from backends.agent.react import ReActLoop
-from backends.agent.sandbox import SandboxLimits, network_blocked
+from backends.agent.sandbox import SandboxLimits, tools_isolated
 from backends.agent.steps import ApprovalGate, LoopContext
 from backends.base import BackendConfigError, ChatBackend
 from backends.events import BackendEvent, BackendInfo, ChatMessage, GenerationParams
@@ -36,11 +37,14 @@ class AgentBackend:
             raise BackendConfigError(f"unknown tool {unknown[0]!r}; available tools: python")
         self.llm_backend = llm_backend
         self.limits = limits or SandboxLimits(wall_s=self.options.tool_timeout_s)
-        self.network_blocked = network_blocked()
+        if self.options.unisolated_tools:
+            self.limits = dataclasses.replace(self.limits, unisolated=True)
+        self.network_blocked = tools_isolated()
+        """True when tools run isolated; else they are refused, or run unisolated by opt-in."""
         self.gate = ApprovalGate(self.options.approve, self.network_blocked)
         base = llm_backend.info
         capabilities = {*base.capabilities, "tools"}
-        if not self.network_blocked:
+        if not self.network_blocked and self.limits.unisolated:
             capabilities.add("tools-unisolated")
         self.info = BackendInfo(
             name="agent", model=base.model, device=base.device, capabilities=frozenset(capabilities)

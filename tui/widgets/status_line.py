@@ -31,11 +31,14 @@ class StatusLine(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.backend_label = ""
+        self.marker = ""
+        """Shown first while it lasts: "⚠ tools unisolated" when the user opted out of isolation."""
 
     def set_backend(self, info: BackendInfo) -> None:
         """Name the backend once it is ready."""
         device = f" · {info.device}" if info.device and info.device != "none" else ""
         self.backend_label = f"{info.name} · {info.model}{device}"
+        self.marker = "⚠ tools unisolated" if "tools-unisolated" in info.capabilities else ""
         self.refresh_line()
 
     def watch_state(self) -> None:
@@ -49,5 +52,7 @@ class StatusLine(Static):
 
     def refresh_line(self) -> None:
         """Redraw from the current parts (plain Text: names may come from a server)."""
-        parts = [part for part in (self.alert, self.backend_label, self.state, self.stats) if part]
+        parts = [
+            part for part in (self.marker, self.alert, self.backend_label, self.state, self.stats) if part
+        ]
         self.update(Text(" │ ".join(parts)))
