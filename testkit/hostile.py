@@ -55,7 +55,7 @@ class Targets:
 
 
 PRELUDE = """\
-import ctypes, os, signal, socket, sys, time
+import ctypes, os, re, signal, socket, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 def attempt(what, fn):
     try:
@@ -283,12 +283,52 @@ def _tmux_alive(t: Targets) -> str:
     return ""
 
 
+KEYCTL = {"x86_64": (248, 250), "aarch64": (217, 219)}
+"""``add_key`` and ``keyctl`` system call numbers where the keyring program runs."""
+
+
+def _keyring(t: Targets) -> str:
+    return f"""\
+import platform, re
+nr = {KEYCTL!r}.get(platform.machine(), (None, None))[1]
+libc.syscall.restype = ctypes.c_long
+def read_key(kid):
+    buf = ctypes.create_string_buffer(256)
+    n = libc.syscall(nr, 11, ctypes.c_long(kid), buf, 256)
+    failing(0 if n >= 0 else -1)
+    if {t.secret!r}.encode() not in buf.raw[: max(n, 0)]:
+        raise OSError("not the secret")
+    return "read the secret"
+def search(ring):
+    kid = libc.syscall(nr, 10, ctypes.c_long(ring), b"user", {t.token.encode()!r}, 0)
+    failing(0 if kid > 0 else -1)
+    return read_key(kid)
+if nr is None:
+    print("blocked keyctl: unknown machine")
+else:
+    for ring in (-3, -4, -5):
+        attempt(f"search keyring {{ring}}", lambda: search(ring))
+    try:
+        ids = [int(line.split()[0], 16) for line in open("/proc/keys") if {t.token!r} in line]
+    except OSError as exc:
+        ids = []
+        print("blocked /proc/keys", exc)
+    for kid in ids:
+        attempt(f"read key {{kid}} by id", lambda: read_key(kid))
+"""
+
+
 def _syscalls(t: Targets) -> str:
     return """\
 attempt("setuid(0)", lambda: os.setuid(0))
 attempt("unshare a user namespace", lambda: failing(libc.unshare(0x10000000)))
 attempt("mount a tmpfs", lambda: failing(libc.mount(b"none", b"/sandbox", b"tmpfs", 0, None)))
 attempt("chroot", lambda: os.chroot("/tmp"))
+status = open("/proc/self/status").read()
+if "NoNewPrivs:\t1" not in status:
+    print("ESCAPED no_new_privs is not set")
+if "CapEff:\t0000000000000000" not in status:
+    print("ESCAPED has capabilities", re.findall("CapEff.*", status))
 """
 
 
@@ -375,6 +415,7 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("daemon_survives", _daemon, _absent(lambda t: _marker("/tmp")(t) + "-daemon")),
     Hostile("tmpfs_fill", _tmpfs_fill),
     Hostile("privilege_syscalls", _syscalls),
+    Hostile("session_keyring", _keyring),
     Hostile(
         "write_system_paths",
         lambda t: (

@@ -11,8 +11,10 @@ unisolated runner, for the control run), judges it, and prints one JSON report. 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import platform
 import secrets
 import shutil
 import socket
@@ -35,7 +37,7 @@ from backends.agent.sandbox import (
     run_python,
     run_unisolated,
 )
-from testkit.hostile import ESCAPE_UNISOLATED, HOSTILE, Targets, home_digests, judge
+from testkit.hostile import ESCAPE_UNISOLATED, HOSTILE, KEYCTL, Targets, home_digests, judge
 
 REPO = Path(__file__).resolve().parent.parent
 CODE = (
@@ -201,6 +203,7 @@ def user_world(home: str, app_dir: str, secret: str) -> Iterator[Targets]:
     tmux_sock = os.path.join(tempfile.gettempdir(), f"tmux-{os.getuid()}", f"hostile-{token}")
     os.makedirs(os.path.dirname(tmux_sock), mode=0o700, exist_ok=True)
     _tmux(tmux_sock, "-f", "/dev/null", "new-session", "-d", "-s", "hostile", "sleep 600")
+    _keyring_secret(token, secret)
     try:
         targets = Targets(
             home=home,
@@ -224,6 +227,38 @@ def user_world(home: str, app_dir: str, secret: str) -> Iterator[Targets]:
             closable.close()
         os.close(master)
         os.close(slave)
+
+
+def _keyctl(*args: object) -> int:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    number = KEYCTL.get(platform.machine())
+    if number is None:
+        raise OSError("keyctl: unknown machine")
+    result: int = libc.syscall(number[1], *args)
+    if result < 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return result
+
+
+def _keyring_secret(token: str, secret: str) -> None:
+    """Put the secret in a session keyring of the app's, as a login or ``keyctl`` would."""
+    number = KEYCTL.get(platform.machine())
+    if number is None:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    _keyctl(1, b"internlm-tui-hostile-session")  # KEYCTL_JOIN_SESSION_KEYRING
+    data = secret.encode()
+    if libc.syscall(number[0], b"user", token.encode(), data, len(data), ctypes.c_long(-3)) < 0:
+        raise OSError(ctypes.get_errno(), "add_key failed")
+
+
+def _read_keyring_secret(t: Targets) -> None:
+    kid = _keyctl(10, ctypes.c_long(-3), b"user", t.token.encode(), 0)  # KEYCTL_SEARCH
+    buf = ctypes.create_string_buffer(256)
+    size = _keyctl(11, ctypes.c_long(kid), buf, 256)  # KEYCTL_READ
+    _require(buf.raw[:size] == t.secret.encode(), "another key")
 
 
 def _require(condition: bool, what: str) -> None:
@@ -252,6 +287,7 @@ def outside_checks(t: Targets) -> dict[str, str]:
     check("history_db", lambda: Path(t.history_db).read_bytes())
     check("config_writable", lambda: _require(os.access(t.config, os.W_OK), "config.toml not writable"))
     check("bashrc_writable", lambda: _require(os.access(t.bashrc, os.W_OK), ".bashrc not writable"))
+    check("session_keyring", lambda: _read_keyring_secret(t))
     check("secret_in_app_env", lambda: _require(os.environ.get("OPENAI_API_KEY") == t.secret, "no secret"))
     return checks
 

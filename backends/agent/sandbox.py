@@ -3,7 +3,8 @@
 Each run gets a fresh ``python -I`` in a new working folder, inside a bubblewrap sandbox
 (``backends.agent.isolation``): no home, no network, private /proc, /tmp and /dev, its own PID
 namespace (every process it started dies with it), an unprivileged uid, no user variables, no
-tty (stdin is /dev/null, output goes through a pipe, new session). Resource limits: CPU time,
+tty (stdin is /dev/null, output goes through a pipe, new session), a new empty session keyring
+(keys a login put in the user's are out of reach), no_new_privs. Resource limits: CPU time,
 address space per process, file size, no child processes (cgroups are not used, so this is what
 makes the memory limit cover the whole program), a wall-clock timeout and capped output.
 
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import functools
 import os
+import platform
 import resource
 import shutil
 import signal
@@ -65,6 +68,9 @@ NOBODY = 65534
 """Run as root, the app drops the sandboxed program to this user id."""
 
 PR_SET_NO_NEW_PRIVS = 38
+KEYCTL_JOIN_SESSION_KEYRING = 1
+KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 280, "s390x": 280, "i686": 288}
+"""``keyctl``'s system call number (glibc has no wrapper; libkeyutils may be missing)."""
 
 
 @functools.cache
@@ -155,6 +161,18 @@ def _user_process_count(uid: int) -> int:
     return count
 
 
+def _new_session_keyring() -> None:  # pragma: no cover - runs in child
+    """Leave the user's session keyring (keys a login or ssh put there) for a new, empty one."""
+    number = KEYCTL_SYSCALL.get(platform.machine())
+    if number is None:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(number, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EPERM):  # keyctl blocked here (seccomp): no keys to reach
+            raise OSError(err, f"cannot leave the session keyring: {os.strerror(err)}")
+
+
 def _common_limits(limits: SandboxLimits) -> None:  # pragma: no cover - runs in child
     os.nice(10)  # a busy program must not starve the UI on a small machine
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s))
@@ -165,6 +183,7 @@ def _common_limits(limits: SandboxLimits) -> None:  # pragma: no cover - runs in
         os.setgroups([])
         os.setgid(NOBODY)
         os.setuid(NOBODY)
+    _new_session_keyring()
 
 
 def _limit_isolated(limits: SandboxLimits) -> None:  # pragma: no cover - runs in child
