@@ -34,6 +34,8 @@ class Targets:
     token: str
     secret: str
     memory_mb: int
+    shm_key: int = 0
+    """A System V shared memory segment of the user's (0: none)."""
     digests: dict[str, str] = field(default_factory=dict)
     """sha256 of the home's files before the suite, to notice any change."""
 
@@ -196,20 +198,22 @@ attempt("double fork into a daemon", daemonize)
 """
 
 
-def _tmpfs_fill(t: Targets) -> str:
-    return """\
+def _fill(folder: str, limit_mb: int) -> Callable[[Targets], str]:
+    return lambda t: (
+        f"""\
 written = 0
 try:
-    for i in range(40):
-        with open(f"/tmp/fill{i}", "wb") as f:
+    for i in range(64):
+        with open(f"{folder}/fill{{i}}", "wb") as f:
             f.write(b"x" * (8 * 1024 * 1024))
         written += 8
 except OSError as exc:
     print("blocked fill", exc.errno)
 print("wrote", written, "MB")
-if written > 100:
-    print("ESCAPED filled", written, "MB of memory-backed /tmp")
+if written > {limit_mb}:
+    print("ESCAPED filled", written, "MB of {folder}")
 """
+    )
 
 
 def _proc_view(t: Targets) -> str:
@@ -318,6 +322,26 @@ else:
 """
 
 
+def _inherited_fds(t: Targets) -> str:
+    return """\
+for fd in range(3, 256):
+    try:
+        data = os.pread(fd, 64, 0)
+    except OSError:
+        continue
+    print("open fd", fd)
+    if b"PRIVATE KEY" in data:
+        print("ESCAPED read the ssh key through inherited fd", fd)
+"""
+
+
+def _sysv_shm(t: Targets) -> str:
+    return f"""\
+libc.shmget.restype = ctypes.c_int
+attempt("attach the user's shared memory", lambda: failing(0 if libc.shmget({t.shm_key}, 0, 0) >= 0 else -1))
+"""
+
+
 def _syscalls(t: Targets) -> str:
     return """\
 attempt("setuid(0)", lambda: os.setuid(0))
@@ -413,9 +437,12 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("memory_children", _memory_children),
     Hostile("memory_one_block", lambda t: "attempt('allocate 2 GB', lambda: len(bytearray(2 * 1024**3)))"),
     Hostile("daemon_survives", _daemon, _absent(lambda t: _marker("/tmp")(t) + "-daemon")),
-    Hostile("tmpfs_fill", _tmpfs_fill),
+    Hostile("tmpfs_fill", _fill("/tmp", 100)),
+    Hostile("disk_fill", _fill(".", 200)),
     Hostile("privilege_syscalls", _syscalls),
     Hostile("session_keyring", _keyring),
+    Hostile("inherited_fds", _inherited_fds),
+    Hostile("sysv_shared_memory", _sysv_shm),
     Hostile(
         "write_system_paths",
         lambda t: (

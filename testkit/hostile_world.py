@@ -204,6 +204,11 @@ def user_world(home: str, app_dir: str, secret: str) -> Iterator[Targets]:
     os.makedirs(os.path.dirname(tmux_sock), mode=0o700, exist_ok=True)
     _tmux(tmux_sock, "-f", "/dev/null", "new-session", "-d", "-s", "hostile", "sleep 600")
     _keyring_secret(token, secret)
+    leaked = os.open(os.path.join(home, ".ssh", "id_rsa"), os.O_RDONLY)
+    os.set_inheritable(leaked, True)  # an app that forgot O_CLOEXEC on a file it read
+    libc = ctypes.CDLL(None, use_errno=True)
+    shm_key = int(token[:6], 16) or 1
+    shm_id = libc.shmget(shm_key, 4096, 0o1000 | 0o600)  # IPC_CREAT
     try:
         targets = Targets(
             home=home,
@@ -219,6 +224,7 @@ def user_world(home: str, app_dir: str, secret: str) -> Iterator[Targets]:
             token=token,
             secret=secret,
             memory_mb=MEMORY_MB,
+            shm_key=shm_key,
         )
         yield replace(targets, digests=home_digests(home))
     finally:
@@ -227,6 +233,9 @@ def user_world(home: str, app_dir: str, secret: str) -> Iterator[Targets]:
             closable.close()
         os.close(master)
         os.close(slave)
+        os.close(leaked)
+        if shm_id >= 0:
+            libc.shmctl(shm_id, 0, None)  # IPC_RMID
 
 
 def _keyctl(*args: object) -> int:
@@ -288,6 +297,9 @@ def outside_checks(t: Targets) -> dict[str, str]:
     check("config_writable", lambda: _require(os.access(t.config, os.W_OK), "config.toml not writable"))
     check("bashrc_writable", lambda: _require(os.access(t.bashrc, os.W_OK), ".bashrc not writable"))
     check("session_keyring", lambda: _read_keyring_secret(t))
+    check(
+        "sysv_shared_memory", lambda: _require(ctypes.CDLL(None).shmget(t.shm_key, 0, 0) >= 0, "no segment")
+    )
     check("secret_in_app_env", lambda: _require(os.environ.get("OPENAI_API_KEY") == t.secret, "no secret"))
     return checks
 

@@ -1,13 +1,13 @@
-"""The sandbox's own view of the system: bubblewrap command lines and a once-per-process probe.
+"""The sandbox's own view of the system: the bubblewrap command line (the probe is in ``sandbox``).
 
 A sandboxed program gets new user, mount, PID, network, IPC, UTS and cgroup namespaces from
 bubblewrap (``bwrap``): a root made of read-only system and Python paths, its working folder
-read-write at ``/sandbox``, private empty ``/tmp``, ``/var/tmp``, ``/dev/shm`` and ``/run``
-(small tmpfs), a private ``/proc``, a ``/dev`` with only null, zero, full, random and urandom,
-no home, no network and no further user namespaces. Bubblewrap is used rather than hand-made
-``unshare`` mounts because it is the maintained tool for exactly this (Flatpak's sandbox); where
-it is missing or cannot create namespaces the tool refuses to run (``Isolation.problem``).
-"""
+read-write at ``/sandbox`` (a private tmpfs with the program as ``main.py``), private empty
+``/tmp``, ``/var/tmp``, ``/dev/shm`` and ``/run`` (small tmpfs), a private ``/proc``, a
+``/dev`` with only null, zero, full, random and urandom, no home, no network and no further
+user namespaces. Bubblewrap is used rather than hand-made ``unshare`` mounts because it is the
+maintained tool for exactly this (Flatpak's sandbox); where it is missing or cannot create
+namespaces the tool refuses to run (``Isolation.problem``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ import sys
 from dataclasses import dataclass
 
 SANDBOX_DIR = "/sandbox"
-"""Where the program's working folder appears inside the sandbox (also its HOME)."""
+"""The program's working folder inside the sandbox (also its HOME): a private tmpfs holding a
+read-only ``main.py``, so what it writes never reaches the user's disk and vanishes with it."""
+
+WORKDIR_BYTES = 128 * 1024 * 1024
+"""Size of the working folder: a program cannot fill the user's disk."""
 
 TMPFS_BYTES = 64 * 1024 * 1024
 """Size of each private tmpfs (/tmp, /var/tmp, /dev/shm, /run): files there are memory."""
@@ -117,9 +121,15 @@ def bwrap_argv(bwrap: str, workdir: str, interpreter: str, nproc: int) -> list[s
     for path in ("/tmp", "/var/tmp", "/dev/shm", "/run"):
         argv += ["--size", str(TMPFS_BYTES), "--perms", "1777", "--tmpfs", path]
     argv += [
-        "--bind",
-        workdir,
+        "--size",
+        str(WORKDIR_BYTES),
+        "--perms",
+        "0700",
+        "--tmpfs",
         SANDBOX_DIR,
+        "--ro-bind",
+        os.path.join(workdir, "main.py"),
+        f"{SANDBOX_DIR}/main.py",
         "--chdir",
         SANDBOX_DIR,
         "--setenv",

@@ -2,7 +2,8 @@
 
 ``testkit.hostile_world.run_suite`` starts the suite as an unused unprivileged uid (we run as
 root here) whose home holds ssh keys, the history database, config.toml and .bashrc, with a live
-tmux server, an ssh-agent-like socket, a pty, a loopback TCP listener and an abstract socket.
+tmux server, an ssh-agent-like socket, a pty, a loopback TCP listener, an abstract socket, a
+secret in its session keyring, a System V shared memory segment and a leaked file descriptor.
 Every target is first shown reachable from outside the sandbox; then each program must be
 contained. A control run without isolation shows the same checks catch real escapes.
 """
