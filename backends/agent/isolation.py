@@ -61,7 +61,12 @@ def find_bwrap() -> str | None:
 
 
 def python_roots(interpreter: str) -> list[str]:
-    """Folders the interpreter needs (its prefix, base prefix, real location) outside /usr."""
+    """Folders the interpreter needs (its prefix, base prefix, real location) outside /usr.
+
+    Never ``/`` or a folder holding the user's home: a Python installed there is refused (the
+    probe then fails) rather than exposing the home.
+    """
+    home = os.path.realpath(os.path.expanduser("~"))
     roots: list[str] = []
     candidates = [os.path.dirname(os.path.dirname(os.path.realpath(interpreter)))]
     if os.path.realpath(interpreter) == os.path.realpath(sys.executable):
@@ -69,6 +74,8 @@ def python_roots(interpreter: str) -> list[str]:
     for path in candidates:
         real = os.path.realpath(path)
         if real in roots or any(real == d or real.startswith(d + os.sep) for d in SYSTEM_DIRS):
+            continue
+        if real == os.sep or real == home or home.startswith(real.rstrip(os.sep) + os.sep):
             continue
         roots.append(real)
         if path != real and os.path.abspath(path) not in roots:
@@ -106,8 +113,6 @@ def bwrap_argv(bwrap: str, workdir: str, interpreter: str, nproc: int) -> list[s
             argv += ["--ro-bind", target, target]
     for path in ETC_FILES:
         argv += ["--ro-bind-try", path, path]
-    for path in python_roots(interpreter):
-        argv += ["--ro-bind", path, path]
     argv += ["--proc", "/proc", "--tmpfs", "/dev"]
     for device in DEVICES:
         argv += ["--dev-bind-try", device, device]
@@ -127,6 +132,10 @@ def bwrap_argv(bwrap: str, workdir: str, interpreter: str, nproc: int) -> list[s
         "0700",
         "--tmpfs",
         SANDBOX_DIR,
+    ]
+    for path in python_roots(interpreter):  # after the tmpfs mounts: a venv may live in /tmp
+        argv += ["--ro-bind", path, path]
+    argv += [
         "--ro-bind",
         os.path.join(workdir, "main.py"),
         f"{SANDBOX_DIR}/main.py",
