@@ -182,6 +182,46 @@ if kids * 400 > {t.memory_mb}:
 """
 
 
+def _thread_bomb(t: Targets) -> str:
+    return """\
+import threading
+n = 0
+try:
+    for _ in range(2000):
+        threading.Thread(target=time.sleep, args=(3,), daemon=True).start()
+        n += 1
+except RuntimeError as exc:
+    print("blocked thread", exc)
+print("threads", n)
+if n > 100:
+    print("ESCAPED thread bomb", n)
+"""
+
+
+def _raw_clone(t: Targets) -> str:
+    return """\
+import platform
+nr = {"x86_64": 56, "aarch64": 220}.get(platform.machine())
+libc.syscall.restype = ctypes.c_long
+def clone():
+    pid = libc.syscall(nr, 17, 0, 0, 0, 0)  # SIGCHLD: a child process, not a thread
+    if pid == 0:
+        os._exit(0)
+    failing(0 if pid > 0 else -1)
+    return pid
+def clone3():
+    args = (ctypes.c_uint64 * 11)(0, 0, 0, 0, 17)
+    pid = libc.syscall(435, ctypes.byref(args), ctypes.sizeof(args))
+    if pid == 0:
+        os._exit(0)
+    failing(0 if pid > 0 else -1)
+    return pid
+attempt("clone a process", clone)
+attempt("clone3 a process", clone3)
+attempt("posix_spawn", lambda: os.posix_spawn("/usr/bin/true", ["true"], {}))
+"""
+
+
 def _daemon(t: Targets) -> str:
     marker = _marker("/tmp")(t) + "-daemon"
     return f"""\
@@ -434,6 +474,8 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("environment", _env),
     Hostile("kill_everything", _kill_all, _tmux_alive),
     Hostile("fork_bomb", _fork_bomb),
+    Hostile("thread_bomb", _thread_bomb),
+    Hostile("raw_clone", _raw_clone),
     Hostile("memory_children", _memory_children),
     Hostile("memory_one_block", lambda t: "attempt('allocate 2 GB', lambda: len(bytearray(2 * 1024**3)))"),
     Hostile("daemon_survives", _daemon, _absent(lambda t: _marker("/tmp")(t) + "-daemon")),

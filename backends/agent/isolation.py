@@ -48,9 +48,10 @@ class Isolation:
     available: bool
     bwrap: str = ""
     problem: str = ""
-    memory_scope: str = "per process, no child processes"
-    """What the memory limit covers: cgroups are not used, so each process is limited and the
-    program may not start any other process (RLIMIT_NPROC counted inside its user namespace)."""
+    memory_scope: str = "the whole program: one process (no child processes), threads share its limit"
+    """What the memory limit covers: cgroups are not used; RLIMIT_AS limits the one process, and
+    the seccomp filter (``backends.agent.seccomp``) with RLIMIT_NPROC counted inside the user
+    namespace keeps it from starting another (threads only; no threads where seccomp is unknown)."""
 
 
 def find_bwrap() -> str | None:
@@ -83,10 +84,13 @@ def python_roots(interpreter: str) -> list[str]:
     return roots
 
 
-def bwrap_argv(bwrap: str, workdir: str, interpreter: str, nproc: int) -> list[str]:
+def bwrap_argv(
+    bwrap: str, workdir: str, interpreter: str, nproc: int, seccomp_fd: int | None = None
+) -> list[str]:
     """The command line that runs ``interpreter -I main.py`` in ``workdir`` inside a new sandbox.
 
-    ``nproc`` is applied inside (by ``prlimit``) so it counts only the sandbox's own processes.
+    ``nproc`` is applied inside (by ``prlimit``) so it counts only the sandbox's own tasks
+    (threads included); ``seccomp_fd`` holds the filter that forbids child processes.
     """
     argv = [
         bwrap,
@@ -159,6 +163,13 @@ def bwrap_argv(bwrap: str, workdir: str, interpreter: str, nproc: int) -> list[s
         "--setenv",
         "PYTHONDONTWRITEBYTECODE",
         "1",
+        "--setenv",
+        "MALLOC_ARENA_MAX",
+        "2",  # threads' malloc arenas would use up the address-space limit
+    ]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
+    argv += [
         "--",
     ]
     prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from backends.agent import seccomp
 from backends.agent.isolation import HOW_TO_ENABLE, SANDBOX_DIR, Isolation, bwrap_argv, find_bwrap
 
 
@@ -219,7 +220,10 @@ def _workdir(code: str) -> str:
 
 ISOLATED_PROCESSES = 2
 """Processes of the sandbox's user inside its namespace when the program starts (bubblewrap's
-init and the program): RLIMIT_NPROC at this value lets the program start no other process."""
+init and the program): RLIMIT_NPROC at this value lets the program start no other task."""
+
+THREADS = 64
+"""Threads a program may start where the seccomp filter forbids child processes."""
 
 
 def run_isolated(
@@ -227,9 +231,17 @@ def run_isolated(
 ) -> SandboxResult:
     """Run ``code`` inside a bubblewrap sandbox (see ``backends.agent.isolation``)."""
     workdir = _workdir(code)
-    argv = bwrap_argv(bwrap, workdir, interpreter(), ISOLATED_PROCESSES)
+    fd = seccomp.filter_fd()
+    nproc = ISOLATED_PROCESSES + (THREADS if fd is not None else 0)
+    argv = bwrap_argv(bwrap, workdir, interpreter(), nproc, fd)
     preexec = functools.partial(_limit_isolated, limits)
-    return _supervise(argv, workdir, preexec, limits, cancel or threading.Event())
+    try:
+        return _supervise(
+            argv, workdir, preexec, limits, cancel or threading.Event(), () if fd is None else (fd,)
+        )
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def run_unisolated(code: str, limits: SandboxLimits, cancel: threading.Event | None = None) -> SandboxResult:
@@ -266,6 +278,7 @@ def _supervise(
     preexec: Callable[[], None],
     limits: SandboxLimits,
     cancel: threading.Event,
+    pass_fds: tuple[int, ...] = (),
 ) -> SandboxResult:
     """Start ``argv``, collect capped output, enforce wall clock and cancel, clean up."""
     started = time.monotonic()
@@ -290,6 +303,7 @@ def _supervise(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            pass_fds=pass_fds,
             preexec_fn=preexec,
         )
     except (OSError, subprocess.SubprocessError) as exc:

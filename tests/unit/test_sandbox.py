@@ -194,3 +194,14 @@ def test_cancel_kills_a_running_program(heartbeat: Heartbeat) -> None:
 
 def _my_processes() -> int:
     return _user_process_count(_sandbox_uid())
+
+
+def test_threads_work(heartbeat: Heartbeat) -> None:
+    """Threads are allowed (numpy and thread pools need them); only other processes are not."""
+    code = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "with ThreadPoolExecutor(4) as pool:\n"
+        "    print(sum(pool.map(lambda x: x * x, range(100))))\n"
+    )
+    result = contained(code)
+    assert result.ok and result.output == "328350\n"
