@@ -205,3 +205,36 @@ def test_threads_work(heartbeat: Heartbeat) -> None:
     )
     result = contained(code)
     assert result.ok and result.output == "328350\n"
+
+
+def _processes_with(token: bytes) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                    if token in handle.read():
+                        found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_nothing_survives_the_wall_clock(heartbeat: Heartbeat) -> None:
+    """A program that hangs (under a name we can find) is gone, with its namespace, on timeout."""
+    token = f"internlm-tui-hang-{os.getpid()}-{time.monotonic_ns()}"
+    code = (
+        "import os, sys\n"
+        f"os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(60)', {token!r}])\n"
+    )
+    runner = threading.Thread(target=contained, args=(code, SandboxLimits(wall_s=2.0)))
+    runner.start()
+    deadline = time.monotonic() + 10
+    while not _processes_with(token.encode()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _processes_with(token.encode()), "the hanging program never showed up"
+    runner.join()
+    deadline = time.monotonic() + 3
+    while _processes_with(token.encode()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _processes_with(token.encode())
