@@ -5,8 +5,9 @@ Each run gets a fresh ``python -I`` in a new working folder, inside a bubblewrap
 namespace (every process it started dies with it), an unprivileged uid, no user variables, no
 tty (stdin is /dev/null, output goes through a pipe, new session), a new empty session keyring
 (keys a login put in the user's are out of reach), no_new_privs. Resource limits: CPU time,
-address space per process, file size, no child processes (cgroups are not used, so this is what
-makes the memory limit cover the whole program), a wall-clock timeout and capped output.
+address space, file size, threads but no child processes (``backends.agent.seccomp``; cgroups
+are not used, so this is what makes the memory limit cover the whole program), a wall-clock
+timeout and capped output.
 
 Whether isolation works is checked once by really running a probe (``isolation()``). Where it
 does not, every call is refused with one line naming what to enable, unless the user opted in
@@ -74,6 +75,24 @@ KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 280,
 """``keyctl``'s system call number (glibc has no wrapper; libkeyutils may be missing)."""
 
 
+PROBE = """\
+import os, socket
+checks = {{
+    "own pid namespace": sum(p.isdigit() for p in os.listdir("/proc")) < 5,
+    "no home": not os.path.exists({home!r}),
+    "no network": [name for _, name in socket.if_nameindex()] == ["lo"],
+}}
+try:
+    os.fork() or os._exit(0)
+    checks["no child processes"] = False
+except OSError:
+    pass
+failed = [name for name, ok in checks.items() if not ok]
+print(os.getuid(), os.getcwd(), "failed checks: " + ", ".join(failed) if failed else "ok")
+"""
+"""The probe: run in the sandbox, it prints ``65534 /sandbox ok`` only if the view is right."""
+
+
 @functools.cache
 def isolation() -> Isolation:
     """Check once, by really running a tiny program in the sandbox, whether isolation works here."""
@@ -82,9 +101,8 @@ def isolation() -> Isolation:
         return Isolation(False, problem=f"bubblewrap (bwrap) is not installed; {HOW_TO_ENABLE}")
     if shutil.which("prlimit") is None:
         return Isolation(False, problem=f"prlimit (util-linux) is not installed; {HOW_TO_ENABLE}")
-    probe = "import os\nprint(os.getuid(), os.getcwd(), sum(p.isdigit() for p in os.listdir('/proc')) < 5)\n"
-    result = run_isolated(probe, bwrap, SandboxLimits(wall_s=15.0))
-    if not result.ok or result.output.split() != [str(NOBODY), SANDBOX_DIR, "True"]:
+    result = run_isolated(PROBE.format(home=os.path.expanduser("~")), bwrap, SandboxLimits(wall_s=15.0))
+    if not result.ok or result.output.split() != [str(NOBODY), SANDBOX_DIR, "ok"]:
         said = next((line.strip() for line in result.output.splitlines() if line.strip()), result.reason)
         return Isolation(False, problem=f"bubblewrap cannot set up a sandbox here ({said}); {HOW_TO_ENABLE}")
     return Isolation(True, bwrap=bwrap)

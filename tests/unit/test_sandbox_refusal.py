@@ -100,3 +100,16 @@ def test_isolated_backend_is_not_marked() -> None:
         pytest.skip(isolation().problem)
     backend = AgentBackend(ScriptedBackend(), AgentOptions(unisolated_tools=True))
     assert backend.network_blocked and "tools-unisolated" not in backend.info.capabilities
+
+
+def test_a_probe_that_sees_the_home_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe checks the view, not just that bubblewrap starts: a visible home fails it."""
+    if sandbox.find_bwrap() is None:
+        pytest.skip("bubblewrap is not installed")
+    monkeypatch.setenv("HOME", "/usr")  # a "home" the sandbox does see
+    isolation.cache_clear()
+    try:
+        found = isolation()
+        assert not found.available and "failed checks: no home" in found.problem
+    finally:
+        isolation.cache_clear()
