@@ -101,7 +101,10 @@ def isolation() -> Isolation:
         return Isolation(False, problem=f"bubblewrap (bwrap) is not installed; {HOW_TO_ENABLE}")
     if shutil.which("prlimit") is None:
         return Isolation(False, problem=f"prlimit (util-linux) is not installed; {HOW_TO_ENABLE}")
-    result = run_isolated(PROBE.format(home=os.path.expanduser("~")), bwrap, SandboxLimits(wall_s=15.0))
+    home = os.path.expanduser("~")
+    if os.path.realpath(home) == os.sep:
+        home = "/nonexistent"  # a home of "/" (some containers) is not something the view can lack
+    result = run_isolated(PROBE.format(home=home), bwrap, SandboxLimits(wall_s=15.0))
     if not result.ok or result.output.split() != [str(NOBODY), SANDBOX_DIR, "ok"]:
         said = next((line.strip() for line in result.output.splitlines() if line.strip()), result.reason)
         return Isolation(False, problem=f"bubblewrap cannot set up a sandbox here ({said}); {HOW_TO_ENABLE}")
