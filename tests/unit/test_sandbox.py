@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -238,3 +240,29 @@ def test_nothing_survives_the_wall_clock(heartbeat: Heartbeat) -> None:
     while _processes_with(token.encode()) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not _processes_with(token.encode())
+
+
+def test_nothing_survives_the_app_being_killed(heartbeat: Heartbeat) -> None:
+    """SIGKILL to the app (no cleanup runs) still takes the sandboxed program with it."""
+    token = f"internlm-tui-orphan-{os.getpid()}-{time.monotonic_ns()}"
+    program = (
+        "import os, sys\n"
+        f"os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(60)', {token!r}])\n"
+    )
+    app_code = (
+        "from backends.agent.sandbox import SandboxLimits, run_python\n"
+        f"run_python({program!r}, limits=SandboxLimits(wall_s=60, cpu_s=60))\n"
+    )
+    app = subprocess.Popen([sys.executable, "-c", app_code])
+    try:
+        deadline = time.monotonic() + 20
+        while not _processes_with(token.encode()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _processes_with(token.encode()), "the hanging program never showed up"
+    finally:
+        app.kill()
+        app.wait()
+    deadline = time.monotonic() + 5
+    while _processes_with(token.encode()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _processes_with(token.encode()), "the sandboxed program outlived the app"
