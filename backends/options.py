@@ -35,6 +35,8 @@ class AgentOptions:
     protocol: Literal["auto", "react", "internlm2"] = "auto"
     """How the model calls tools: ReAct text, InternLM2's own tokens, or ``auto`` (InternLM2's
     with an InternLM2-family local model, else ReAct)."""
+    unisolated_tools: bool = False
+    """Run tools even where the sandbox cannot be isolated (the user's explicit opt-in)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The end-to-end tests drive the real app in tmux (and over a real sshd). Install them when
-# missing and we are allowed to (root with apt); otherwise those tests skip with a reason.
+# The end-to-end tests drive the real app in tmux (and over a real sshd); the agent's Python tool
+# needs bubblewrap (without it the tool refuses to run and the hostile-program suite skips).
+# Install them when missing and we are allowed to (root with apt); otherwise those tests skip.
 set -uo pipefail
 need=()
 command -v tmux >/dev/null || need+=(tmux)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
+command -v bwrap >/dev/null || need+=(bubblewrap)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing test tools: ${need[*]}" >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null 2>&1 \

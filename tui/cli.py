@@ -194,6 +194,13 @@ def build_parser() -> OneLineParser:
         default=None,
         help="ask before running model-written code (default: ask)",
     )
+    agent.add_argument(
+        "--unisolated-tools",
+        action="store_true",
+        default=None,
+        help="run the Python tool even where it cannot be isolated (no bubblewrap / user namespaces): "
+        "it can then read your files and reach the network",
+    )
     return parser
 
 
@@ -231,6 +238,7 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         llm_backend="remote" if args.base_url else "local",
         tools=tools,
         approve="ask" if auto_from_file else (args.approve or "ask"),
+        unisolated_tools=bool(args.unisolated_tools),
     )
     options = BackendOptions(
         backend=backend_name,

@@ -8,12 +8,14 @@ process in ``backends.agent.sandbox``, after the user's approval (``backends.age
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 
 from backends.agent.internlm_loop import InternLM2Loop, wants_internlm2
 from backends.agent.react import ReActLoop
-from backends.agent.sandbox import SandboxLimits, network_blocked
+from backends.agent.sandbox import SandboxLimits, tools_isolated
+from backends.agent.sandbox import refusal as sandbox_refusal
 from backends.agent.steps import ApprovalGate, LoopContext
 from backends.base import BackendConfigError, ChatBackend
 from backends.events import BackendEvent, BackendInfo, ChatMessage, GenerationParams
@@ -36,12 +38,18 @@ class AgentBackend:
             raise BackendConfigError(f"unknown tool {unknown[0]!r}; available tools: python")
         self.llm_backend = llm_backend
         self.limits = limits or SandboxLimits(wall_s=self.options.tool_timeout_s)
-        self.network_blocked = network_blocked()
-        self.gate = ApprovalGate(self.options.approve, self.network_blocked)
+        if self.options.unisolated_tools:
+            self.limits = dataclasses.replace(self.limits, unisolated=True)
+        self.network_blocked = tools_isolated()
+        """True when tools run isolated; else they are refused, or run unisolated by opt-in."""
+        tools_off = None if self.network_blocked or self.limits.unisolated else sandbox_refusal()
+        self.gate = ApprovalGate(self.options.approve, self.network_blocked, tools_off)
         base = llm_backend.info
         capabilities = {*base.capabilities, "tools"}
-        if not self.network_blocked:
+        if not self.network_blocked and self.limits.unisolated:
             capabilities.add("tools-unisolated")
+        if tools_off is not None:
+            capabilities.add("tools-off")
         self.info = BackendInfo(
             name="agent", model=base.model, device=base.device, capabilities=frozenset(capabilities)
         )

@@ -1,19 +1,29 @@
-"""Runs model-written Python out of process, with limits (no UI imports, no lagent).
+"""Runs model-written Python out of process, isolated, with limits (no UI imports, no lagent).
 
-Each run gets a fresh ``python -I`` in a new temporary directory with an environment that holds
-none of the user's variables, resource limits (CPU time, address space, file size, process
-count), a wall-clock timeout, its own session / process group (killed whole at the end, on
-timeout and on cancel) and capped output. Where ``unshare`` can create user, network and PID
-namespaces (checked once) the program also has no network, and every process it started dies
-with it; otherwise ``network_blocked`` is False and the UI says so. When the app runs as root
-the program runs as ``nobody`` (root is exempt from the process-count limit).
+Each run gets a fresh ``python -I`` in a new working folder, inside a bubblewrap sandbox
+(``backends.agent.isolation``): no home, no network, private /proc, /tmp and /dev, its own PID
+namespace (every process it started dies with it), an unprivileged uid, no user variables, no
+tty (stdin is /dev/null, output goes through a pipe, new session), a new empty session keyring
+(keys a login put in the user's are out of reach), no_new_privs. Resource limits: CPU time,
+address space, file size, threads but no child processes (``backends.agent.seccomp``; cgroups
+are not used, so this is what makes the memory limit cover the whole program), a wall-clock
+timeout and capped output.
+
+Whether isolation works is checked once by really running a probe (``isolation()``). Where it
+does not, every call is refused with one line naming what to enable, unless the user opted in
+to ``--unisolated-tools``; then the program runs as before this sandbox existed (own session,
+limits, ``unshare -rnpf`` when available) and the UI says so. When the app runs as root the
+program runs as ``nobody``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import functools
 import os
+import platform
 import resource
 import shutil
 import signal
@@ -22,19 +32,26 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from backends.agent import seccomp
+from backends.agent.isolation import HOW_TO_ENABLE, SANDBOX_DIR, Isolation, bwrap_argv, find_bwrap
 
 
 @dataclass(frozen=True, slots=True)
 class SandboxLimits:
-    """Limits of one run."""
+    """Limits of one run, and whether the user allowed running without isolation."""
 
     wall_s: float = 20.0
     cpu_s: int = 10
     memory_bytes: int = 512 * 1024 * 1024
     file_bytes: int = 16 * 1024 * 1024
     extra_processes: int = 32
+    """Child processes allowed in the unisolated mode only (the isolated program may start none)."""
     output_bytes: int = 16 * 1024
+    unisolated: bool = False
+    """The user's explicit opt-in (``--unisolated-tools``): run even where isolation is impossible."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +62,68 @@ class SandboxResult:
     ok: bool
     elapsed_s: float
     reason: str = ""
-    """Empty when the program ran to the end; else timeout / cancelled / output limit / exit N."""
+    """Empty when the program ran to the end; else timeout / cancelled / output limit / exit N /
+    refused (isolation impossible and no opt-in)."""
+
+
+NOBODY = 65534
+"""Run as root, the app drops the sandboxed program to this user id."""
+
+PR_SET_NO_NEW_PRIVS = 38
+KEYCTL_JOIN_SESSION_KEYRING = 1
+KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 280, "s390x": 280, "i686": 288}
+"""``keyctl``'s system call number (glibc has no wrapper; libkeyutils may be missing)."""
+
+
+PROBE = """\
+import os, socket
+checks = {{
+    "own pid namespace": sum(p.isdigit() for p in os.listdir("/proc")) < 5,
+    "no home": not os.path.exists({home!r}),
+    "no network": [name for _, name in socket.if_nameindex()] == ["lo"],
+}}
+try:
+    os.fork() or os._exit(0)
+    checks["no child processes"] = False
+except OSError:
+    pass
+failed = [name for name, ok in checks.items() if not ok]
+print(os.getuid(), os.getcwd(), "failed checks: " + ", ".join(failed) if failed else "ok")
+"""
+"""The probe: run in the sandbox, it prints ``65534 /sandbox ok`` only if the view is right."""
+
+
+@functools.cache
+def isolation() -> Isolation:
+    """Check once, by really running a tiny program in the sandbox, whether isolation works here."""
+    bwrap = find_bwrap()
+    if bwrap is None:
+        return Isolation(False, problem=f"bubblewrap (bwrap) is not installed; {HOW_TO_ENABLE}")
+    if shutil.which("prlimit") is None:
+        return Isolation(False, problem=f"prlimit (util-linux) is not installed; {HOW_TO_ENABLE}")
+    home = os.path.expanduser("~")
+    if os.path.realpath(home) == os.sep:
+        home = "/nonexistent"  # a home of "/" (some containers) is not something the view can lack
+    result = run_isolated(PROBE.format(home=home), bwrap, SandboxLimits(wall_s=15.0))
+    if not result.ok or result.output.split() != [str(NOBODY), SANDBOX_DIR, "ok"]:
+        said = next((line.strip() for line in result.output.splitlines() if line.strip()), result.reason)
+        return Isolation(False, problem=f"bubblewrap cannot set up a sandbox here ({said}); {HOW_TO_ENABLE}")
+    return Isolation(True, bwrap=bwrap)
+
+
+def tools_isolated() -> bool:
+    """Whether sandboxed programs run isolated on this machine (else refused or unisolated)."""
+    return isolation().available
+
+
+def network_blocked() -> bool:
+    """Whether sandboxed programs run isolated (no network, no home, ...) on this machine."""
+    return tools_isolated()
+
+
+def refusal() -> str:
+    """The one line a refused call returns."""
+    return f"The Python tool is off because it cannot be isolated: {isolation().problem}"
 
 
 @functools.cache
@@ -61,15 +139,6 @@ def namespaces_available() -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
-
-
-def network_blocked() -> bool:
-    """Whether sandboxed programs run without network access on this machine."""
-    return namespaces_available()
-
-
-NOBODY = 65534
-"""Run as root, the app drops the sandboxed program to this user id: root ignores RLIMIT_NPROC."""
 
 
 def _sandbox_uid() -> int:
@@ -114,17 +183,39 @@ def _user_process_count(uid: int) -> int:
     return count
 
 
-def _limit_child(limits: SandboxLimits, nproc: int) -> None:  # pragma: no cover - runs in child
+def _new_session_keyring() -> None:  # pragma: no cover - runs in child
+    """Leave the user's session keyring (keys a login or ssh put there) for a new, empty one."""
+    number = KEYCTL_SYSCALL.get(platform.machine())
+    if number is None:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(number, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EPERM):  # keyctl blocked here (seccomp): no keys to reach
+            raise OSError(err, f"cannot leave the session keyring: {os.strerror(err)}")
+
+
+def _common_limits(limits: SandboxLimits) -> None:  # pragma: no cover - runs in child
     os.nice(10)  # a busy program must not starve the UI on a small machine
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if os.getuid() == 0:
         os.setgroups([])
         os.setgid(NOBODY)
         os.setuid(NOBODY)
+    _new_session_keyring()
+
+
+def _limit_isolated(limits: SandboxLimits) -> None:  # pragma: no cover - runs in child
+    _common_limits(limits)
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def _limit_unisolated(limits: SandboxLimits, nproc: int) -> None:  # pragma: no cover - runs in child
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    _common_limits(limits)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -132,37 +223,97 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_python(
-    code: str, *, limits: SandboxLimits | None = None, cancel: threading.Event | None = None
-) -> SandboxResult:
-    """Run ``code`` in a sandboxed interpreter; blocks until it ends (call from a worker thread)."""
-    limits = limits or SandboxLimits()
-    cancel = cancel or threading.Event()
-    workdir = tempfile.mkdtemp(prefix="internlm-tui-py-")
+def _workdir(code: str) -> str:
+    """A new private folder holding ``main.py``, owned by the user the program runs as."""
+    parent = tempfile.gettempdir()
+    if os.getuid() == 0 and not _world_executable(parent):
+        parent = "/tmp"  # nobody must be able to reach it
+    workdir = tempfile.mkdtemp(prefix="internlm-tui-py-", dir=parent)
     script = os.path.join(workdir, "main.py")
     with open(script, "w", encoding="utf-8") as handle:
         handle.write(code)
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": workdir,
-        "TMPDIR": workdir,
-        "LANG": "C.UTF-8",
-        "PYTHONIOENCODING": "utf-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
     uid = _sandbox_uid()
     if uid != os.getuid():
         os.chown(workdir, uid, uid)
         os.chown(script, uid, uid)
-    argv = [interpreter(), "-I", script]
+    return workdir
+
+
+ISOLATED_PROCESSES = 2
+"""Processes of the sandbox's user inside its namespace when the program starts (bubblewrap's
+init and the program): RLIMIT_NPROC at this value lets the program start no other task."""
+
+THREADS = 64
+"""Threads a program may start where the seccomp filter forbids child processes."""
+
+
+def run_isolated(
+    code: str, bwrap: str, limits: SandboxLimits, cancel: threading.Event | None = None
+) -> SandboxResult:
+    """Run ``code`` inside a bubblewrap sandbox (see ``backends.agent.isolation``)."""
+    workdir = _workdir(code)
+    fd = seccomp.filter_fd()
+    nproc = ISOLATED_PROCESSES + (THREADS if fd is not None else 0)
+    argv = bwrap_argv(bwrap, workdir, interpreter(), nproc, fd)
+    preexec = functools.partial(_limit_isolated, limits)
+    try:
+        return _supervise(
+            argv, workdir, preexec, limits, cancel or threading.Event(), () if fd is None else (fd,)
+        )
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def run_unisolated(code: str, limits: SandboxLimits, cancel: threading.Event | None = None) -> SandboxResult:
+    """Run ``code`` without a filesystem view of its own (only with the user's opt-in)."""
+    workdir = _workdir(code)
+    argv = [interpreter(), "-I", os.path.join(workdir, "main.py")]
     if namespaces_available():
         unshare = shutil.which("unshare") or "unshare"
         argv = [unshare, "-rnpf", "--kill-child", *argv]
-    nproc = _user_process_count(uid) + limits.extra_processes
+    nproc = _user_process_count(_sandbox_uid()) + limits.extra_processes
+    preexec = functools.partial(_limit_unisolated, limits, nproc)
+    return _supervise(argv, workdir, preexec, limits, cancel or threading.Event())
+
+
+def run_python(
+    code: str, *, limits: SandboxLimits | None = None, cancel: threading.Event | None = None
+) -> SandboxResult:
+    """Run ``code`` in the sandbox; blocks until it ends (call from a worker thread).
+
+    Refused (nothing runs) where isolation is impossible, unless ``limits.unisolated``.
+    """
+    limits = limits or SandboxLimits()
+    found = isolation()
+    if found.available:
+        return run_isolated(code, found.bwrap, limits, cancel)
+    if limits.unisolated:
+        return run_unisolated(code, limits, cancel)
+    return SandboxResult(refusal(), False, 0.0, "refused")
+
+
+def _supervise(
+    argv: list[str],
+    workdir: str,
+    preexec: Callable[[], None],
+    limits: SandboxLimits,
+    cancel: threading.Event,
+    pass_fds: tuple[int, ...] = (),
+) -> SandboxResult:
+    """Start ``argv``, collect capped output, enforce wall clock and cancel, clean up."""
     started = time.monotonic()
     chunks: list[bytes] = []
     size = 0
     over = threading.Event()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": workdir,
+        "TMPDIR": workdir,
+        "PYTHONIOENCODING": "utf-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     try:
         proc = subprocess.Popen(
             argv,
@@ -172,9 +323,11 @@ def run_python(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=functools.partial(_limit_child, limits, nproc),
+            close_fds=True,
+            pass_fds=pass_fds,
+            preexec_fn=preexec,
         )
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         return SandboxResult(f"could not start the sandbox: {exc}", False, 0.0, "start failed")
 

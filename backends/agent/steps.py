@@ -51,9 +51,12 @@ class ToolRun:
 class ApprovalGate:
     """Asks the UI before a tool acts (unless approval is automatic) and runs it when allowed."""
 
-    def __init__(self, approve: str, network_blocked: bool) -> None:
+    def __init__(self, approve: str, network_blocked: bool, tools_off: str | None = None) -> None:
         self.approve = approve
         self.network_blocked = network_blocked
+        self.tools_off = tools_off
+        """Why tools cannot run at all here (no isolation and no opt-in): every call is refused
+        with this line before anyone is asked, so nothing is approved that cannot run."""
         self._answers: dict[str, bool] = {}
         self._answered = threading.Condition()
 
@@ -87,7 +90,7 @@ class ApprovalGate:
         hashed and run as it is, and the tool refuses to run anything with another digest.
         Shared by both protocols (ReAct and InternLM2's own).
         """
-        refused = refusal(code)
+        refused = self.tools_off or refusal(code)
         if refused is not None:
             yield ToolResult(call_id, refused, ok=False)
             return ToolRun("refused", refused)

@@ -99,3 +99,10 @@ def test_unknown_theme_flag_lists_the_valid_ones(capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     for name in ("internlm-dark", "internlm-light", "high-contrast", "internlm-ansi"):
         assert name in err
+
+
+def test_unisolated_tools_from_the_file_or_the_flag(tmp_path: Path) -> None:
+    assert not parse_settings([]).backend.agent.unisolated_tools
+    path = write(tmp_path, "[agent]\nunisolated_tools = true\n")
+    assert parse_settings(["--config", str(path)]).backend.agent.unisolated_tools
+    assert parse_settings(["--unisolated-tools"]).backend.agent.unisolated_tools

@@ -69,7 +69,11 @@ class ApprovalScreen(ModalScreen[bool | None]):
             with VerticalScroll(id="approval-code"):
                 yield Static(Syntax(reveal(request.code), "python", word_wrap=True, line_numbers=True))
             sandbox = "Runs in a sandbox: separate process, temp folder, no API keys, time/memory limits, "
-            sandbox += "no network." if request.network_blocked else "NETWORK IS NOT BLOCKED on this machine."
+            sandbox += (
+                "no network."
+                if request.network_blocked
+                else "NOT ISOLATED: it can read your files and use the network."
+            )
             if request.intact:
                 sandbox += f" sha256 {request.sha256[:16]}"
             else:

@@ -182,11 +182,21 @@ class ChatScreen(Screen[None]):
         if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
             self.status.auto_approve = self.approval_policy.auto
-            if "tools-unisolated" in message.backend.info.capabilities:
+            capabilities = message.backend.info.capabilities
+            if "tools-unisolated" in capabilities:
                 self.notify(
-                    "The agent's Python sandbox cannot block network access on this machine.",
+                    "The agent's Python tool runs unisolated (--unisolated-tools): "
+                    "approved code can read your files and use the network.",
                     severity="warning",
-                    timeout=10,
+                    timeout=15,
+                    markup=False,
+                )
+            elif "tools-off" in capabilities:
+                self.notify(
+                    "The agent's Python tool is off: it cannot be isolated on this machine. "
+                    "Install bubblewrap, or pass --unisolated-tools to run it anyway.",
+                    severity="warning",
+                    timeout=15,
                     markup=False,
                 )
         self.refresh_bindings()

@@ -36,11 +36,18 @@ class StatusLine(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.backend_label = ""
+        self.marker = ""
+        """Shown first while it lasts: "⚠ tools unisolated" when the user opted out of isolation."""
 
     def set_backend(self, info: BackendInfo) -> None:
         """Name the backend once it is ready."""
         device = f" · {info.device}" if info.device and info.device != "none" else ""
         self.backend_label = f"{info.name} · {info.model}{device}"
+        self.marker = (
+            "⚠ tools unisolated"
+            if "tools-unisolated" in info.capabilities
+            else "⚠ tools off" if "tools-off" in info.capabilities else ""
+        )
         self.refresh_line()
 
     def watch_state(self) -> None:
@@ -58,7 +65,9 @@ class StatusLine(Static):
 
     def refresh_line(self) -> None:
         """Redraw from the current parts (plain Text: names may come from a server)."""
-        parts = [part for part in (self.alert, self.backend_label, self.state, self.stats) if part]
+        parts = [
+            part for part in (self.marker, self.alert, self.backend_label, self.state, self.stats) if part
+        ]
         line = Text(" │ ".join(parts))
         if self.auto_approve:
             line = Text.assemble((AUTO_APPROVE_MARKER, "bold"), " │ " if parts else "", line)
