@@ -23,7 +23,7 @@ from tui import clipboard
 from tui.crash import crash_message, known_secrets, write_report
 from tui.driver import driver_class
 from tui.preferences import remember_theme, remembered_theme
-from tui.sanitize import sanitize
+from tui.sanitize import sanitize, storable
 from tui.screens.chat import BackendFactory, ChatScreen
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore, open_store
@@ -136,6 +136,7 @@ class InternLMApp(App[None]):
 
     def copy_text(self, text: str, what: str) -> None:
         """Copy ``text`` and say in a notification how it was delivered."""
+        text = storable(text)  # a lone surrogate (from a streaming reply) cannot be encoded
         if clipboard.choose_method(self.settings.clipboard, os.environ) == "file":
             self._clipboard = text  # Textual's in-app clipboard, for pasting back into the prompt
             try:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from backends.events import ChatMessage
 from tui.conversation import Conversation
-from tui.exporting import export_paths
+from tui.credentials import without_credentials
+from tui.exporting import export_paths, write_export
 from tui.history_view import widget_for
 from tui.recorder import ChatRecorder, params_from_dict
 from tui.screens.confirm import ConfirmScreen
@@ -216,7 +217,7 @@ class HistoryController:
         written = []
         for fmt, path in export_paths(conversation_id):
             try:
-                path.write_text(export(screen.store, conversation_id, fmt), encoding="utf-8")
+                write_export(path, export(screen.store, conversation_id, fmt))
                 written.append(str(path))
             except OSError as exc:
                 screen.notify(f"Could not write {path}: {exc.strerror}", severity="error", markup=False)
@@ -229,5 +230,5 @@ def launch_options(settings: AppSettings) -> dict[str, str | None]:
     return {
         "backend": settings.backend.backend,
         "model": settings.backend.model,
-        "base_url": settings.backend.remote.base_url,
+        "base_url": without_credentials(settings.backend.remote.base_url),
     }

@@ -37,6 +37,7 @@ from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController, launch_options
 from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
 from tui.recorder import ChatRecorder
+from tui.sanitize import storable
 from tui.screens.approval import ApprovalScreen
 from tui.screens.copy_picker import CopyPicker
 from tui.settings import AppSettings
@@ -340,7 +341,7 @@ class ChatScreen(Screen[None]):
         self.refresh_bindings()
         text = turn.view.text
         if text:
-            self.conversation.add(ChatMessage("assistant", text))
+            self.conversation.add(ChatMessage("assistant", storable(text)))  # no lone surrogate to send
         if self.recorder is not None:
             if isinstance(event, Error):
                 self.recorder.finish_reply(text, "error")

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from backends.events import BackendInfo, Usage
+from tui.sanitize import sanitize
 
 
 def format_usage(usage: Usage) -> str:
@@ -48,6 +49,6 @@ class StatusLine(Static):
         self.refresh_line()
 
     def refresh_line(self) -> None:
-        """Redraw from the current parts (plain Text: names may come from a server)."""
+        """Redraw from the current parts: sanitised plain text (model names come from a server)."""
         parts = [part for part in (self.alert, self.backend_label, self.state, self.stats) if part]
-        self.update(Text(" │ ".join(parts)))
+        self.update(Text(sanitize(" │ ".join(parts)).replace("\n", " ")))
