@@ -7,7 +7,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from backends.events import BackendInfo, Usage
-from tui.sanitize import sanitize
+from tui.sanitize import one_line, sanitize
+
+MODEL_LIMIT = 48
+"""A longer model name (a server chooses it) is cut, so the state and figures stay in view."""
 
 
 def format_usage(usage: Usage) -> str:
@@ -36,7 +39,7 @@ class StatusLine(Static):
     def set_backend(self, info: BackendInfo) -> None:
         """Name the backend once it is ready."""
         device = f" · {info.device}" if info.device and info.device != "none" else ""
-        self.backend_label = f"{info.name} · {info.model}{device}"
+        self.backend_label = f"{info.name} · {one_line(info.model, MODEL_LIMIT)}{device}"
         self.refresh_line()
 
     def watch_state(self) -> None:
