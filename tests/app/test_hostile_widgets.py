@@ -6,7 +6,7 @@ override, Rich markup, a lone surrogate), a history database whose chat title, m
 steps are hostile, a server model list and notifications that are hostile. After each step the
 test renders every widget of every screen into strips (what the compositor sends to the
 terminal) and checks every segment: no control character or surrogate, and markup shown
-literally (``[red]…[/]`` still has its brackets; no ``@click`` action anywhere).
+literally (``[red]…[/]`` still has its brackets; no ``@click`` action but Markdown's own links).
 """
 
 from __future__ import annotations
@@ -68,9 +68,12 @@ def walk(app: App[None]) -> Drawn:
                 if "PWNED-CLICK" in line and "[@click=app.quit]PWNED-CLICK" not in line:
                     drawn.problems.append(f"{name} applied an action link: {line!r}")
                 for segment in strip:
-                    meta = segment.style.meta if segment.style is not None else {}
-                    if "@click" in meta:
-                        drawn.problems.append(f"{name} has a click action {meta['@click']!r}")
+                    style = segment.style
+                    action = str(style.meta.get("@click", "")) if style is not None else ""
+                    if action and not action.startswith("link("):  # only Markdown's own links
+                        drawn.problems.append(f"{name} has a click action {action!r}")
+                    if style is not None and style.link and raw_controls(style.link):
+                        drawn.problems.append(f"{name} has a raw hyperlink {style.link!r}")
     return drawn
 
 
@@ -101,6 +104,7 @@ def hostile_turn() -> list[object]:
         ToolCall("call-1", HOSTILE, HOSTILE),
         ToolResult("call-1", HOSTILE, ok=False, elapsed_s=0.1),
         *pieces,
+        TokenDelta(" [PWNED-LINK](http://x/\x1b]0;PWNED-HREF\x07) "),
         Error(HOSTILE),
     ]
 
