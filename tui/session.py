@@ -1,1 +1,0 @@
-"""The chat session: one Textual-free owner of the current chat (filled in by the core refactor)."""
