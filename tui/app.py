@@ -24,7 +24,7 @@ from tui.crash import crash_message, known_secrets, write_report
 from tui.driver import SafeLinuxDriver, driver_class
 from tui.exit_guard import ExitGuard, process_guard
 from tui.preferences import remember_theme, remembered_theme
-from tui.sanitize import sanitize
+from tui.sanitize import sanitize, storable
 from tui.screens.chat import BackendFactory, ChatScreen
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore, open_store
@@ -155,6 +155,7 @@ class InternLMApp(App[None]):
 
     def copy_text(self, text: str, what: str) -> None:
         """Copy ``text`` and say in a notification how it was delivered."""
+        text = storable(text)  # a lone surrogate (from a streaming reply) cannot be encoded
         if clipboard.choose_method(self.settings.clipboard, os.environ) == "file":
             self._clipboard = text  # Textual's in-app clipboard, for pasting back into the prompt
             try:

@@ -1,6 +1,7 @@
 """Command line: parse flags, validate them early, then launch the app.
 
-Misuse gets one line on stderr and exit code 2; no traceback ever reaches the user.
+Misuse gets one line on stderr and exit code 2; no traceback ever reaches the user. What is
+printed to a terminal passes the sanitiser (messages quote file names, servers and models).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tui.config import (
     load_config,
 )
 from tui.resume import LATEST, apply_resume
-from tui.sanitize import sanitize
+from tui.sanitize import one_line, sanitize
 from tui.settings import AppSettings
 from tui.store.store import StoreError, open_store
 
@@ -314,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args, config)
         check_keymap(settings.keymap, config.path)
     except (UsageError, ConfigError, BackendConfigError, StoreError, OSError) as exc:
-        print(f"internlm-tui: error: {exc}", file=sys.stderr)
+        print(f"internlm-tui: error: {one_line(str(exc), limit=1000)}", file=sys.stderr)
         return EXIT_USAGE
     from tui.app import InternLMApp
 
@@ -341,6 +342,7 @@ def check_keymap(keymap: dict[str, str], path: Path | None) -> None:
 
 def run_history_command(args: argparse.Namespace) -> int:
     """``--list`` and ``--export`` work without starting the app."""
+    from tui.exporting import write_export
     from tui.store.export import export
 
     store = open_store(Path(args.db).expanduser() if args.db else None)
@@ -355,7 +357,21 @@ def run_history_command(args: argparse.Namespace) -> int:
         return 0
     text = export(store, args.export, args.format)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_export(Path(args.output).expanduser(), text)
     else:
-        sys.stdout.write(text)
+        write_export_to_stdout(text)
     return 0
+
+
+def write_export_to_stdout(text: str) -> None:
+    """On a terminal the export is sanitised (an escape sequence in a reply must not reach it);
+    redirected to a file or a pipe it is written exactly as stored."""
+    stream = sys.stdout
+    if stream.isatty():
+        stream.write(sanitize(text))
+    elif (raw := getattr(stream, "buffer", None)) is not None:
+        stream.flush()
+        raw.write(text.encode("utf-8", "replace"))  # the stored bytes, whatever the locale
+    else:
+        stream.write(text)
+    stream.flush()

@@ -10,10 +10,12 @@ Terminals that cannot take OSC 52 at all (the Linux console, ``dumb``) get a fil
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
+
+from tui.private_files import private_dir, write_private_text
+from tui.sanitize import storable
 
 Method = Literal["osc52", "file"]
 
@@ -40,7 +42,8 @@ def choose_method(mode: str, environ: Mapping[str, str]) -> Method:
 
 def osc52(text: str) -> str:
     """The OSC 52 "set clipboard" sequence for ``text``."""
-    return f"\x1b]52;c;{base64.b64encode(text.encode('utf-8')).decode('ascii')}\x07"
+    data = storable(text).encode("utf-8")  # a lone surrogate in a reply must not make copying fail
+    return f"\x1b]52;c;{base64.b64encode(data).decode('ascii')}\x07"
 
 
 def tmux_passthrough(sequence: str) -> str:
@@ -58,9 +61,5 @@ def copy_file_path() -> Path:
 def write_copy_file(text: str, path: Path | None = None) -> Path:
     """Write ``text`` to the copy file, readable by this user only (it may hold private text)."""
     target = path or copy_file_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(target, 0o600)
-    return target
+    private_dir(target.parent, tighten_existing=path is None)
+    return write_private_text(target, text)

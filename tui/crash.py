@@ -4,7 +4,9 @@ Textual's own crash screen prints a traceback with every frame's local variables
 hold API keys, Authorization headers and whole conversations. We replace it with a one-line
 message and write a report (traceback without locals) to a private file, with every secret we
 know of removed: the values of environment variables that look like credentials (the configured
-API key variable included), and bearer tokens or ``sk-`` keys that appear anywhere in the text.
+API key variable included), and credentials of known shapes anywhere in the text: the value of
+an ``Authorization`` header whatever its scheme, ``Bearer``/``Basic``/``Token`` credentials,
+``x-api-key`` / ``api_key`` values, ``sk-`` keys and the password (or lone token) in a URL.
 """
 
 from __future__ import annotations
@@ -16,13 +18,23 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
+from tui.private_files import private_dir, write_private_text
 from tui.sanitize import one_line
 
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
+_VALUE = r"[^\s'\",;}\]]+"
 _SECRET_SHAPES = (
-    re.compile(r"(?i)(bearer\s+)[^\s'\",]+"),
-    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+"),
+    # A header's whole value, scheme included: "Authorization: Basic dXNlcjpwdw==" keeps nothing.
+    re.compile(rf"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(?:[A-Za-z][\w-]*\s+)?{_VALUE}"),
+    re.compile(rf"(?i)((?:x-)?api[-_]?key['\"]?\s*[:=]\s*['\"]?){_VALUE}"),
+    re.compile(rf"(?i)(\bbearer\s+){_VALUE}"),
+    re.compile(r"(?i)(\bbasic\s+)[A-Za-z0-9+/]{8,}={0,2}"),
+    # "Token <value>" (GitHub and Django style); a value this long is not an English word.
+    re.compile(r"(?i)(\btoken\s+)[A-Za-z0-9._~+/=-]{12,}"),
     re.compile(r"()\bsk-[A-Za-z0-9_\-]{8,}"),
+    # scheme://user:password@host keeps the user; scheme://token@host keeps nothing of it.
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s/@:'\"]*:)[^\s/'\"]*(?=@)"),
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^\s/@:'\"]+(?=@)"),
 )
 _MIN_SECRET_LEN = 6
 
@@ -56,10 +68,8 @@ def write_report(error: BaseException, secrets: Iterable[str]) -> Path | None:
     folder = crash_dir()
     path = folder / time.strftime("crash-%Y%m%d-%H%M%S.txt")
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(scrub(text, list(secrets)))
+        private_dir(folder, tighten_existing=True)
+        write_private_text(path, scrub(text, list(secrets)))
     except OSError:
         return None
     return path

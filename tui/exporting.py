@@ -1,4 +1,4 @@
-"""Where exports go: the current directory if writable, else the user data dir."""
+"""Where exports go (the current directory if writable, else the user data dir), written 0600."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from tui.private_files import private_dir, write_private_text
 from tui.store.export import ExportFormat
 
 
@@ -16,9 +17,7 @@ def export_dir() -> Path:
         return cwd
     from platformdirs import user_data_path
 
-    folder = user_data_path("internlm-tui") / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_dir(user_data_path("internlm-tui") / "exports", tighten_existing=True)
 
 
 def export_paths(conversation_id: int) -> list[tuple[ExportFormat, Path]]:
@@ -26,3 +25,8 @@ def export_paths(conversation_id: int) -> list[tuple[ExportFormat, Path]]:
     stem = f"internlm-tui-chat-{conversation_id}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder = export_dir()
     return [("md", folder / f"{stem}.md"), ("json", folder / f"{stem}.json")]
+
+
+def write_export(path: Path, text: str) -> None:
+    """Write one export, readable by this user only (a chat is private)."""
+    write_private_text(path, text)

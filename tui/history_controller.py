@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tui.exporting import export_paths
+from tui.exporting import export_paths, write_export
 from tui.history_view import widget_for
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.rename import RenameScreen
@@ -208,7 +208,7 @@ class HistoryController:
         written = []
         for fmt, path in export_paths(conversation_id):
             try:
-                path.write_text(export(self.session.store, conversation_id, fmt), encoding="utf-8")
+                write_export(path, export(self.session.store, conversation_id, fmt))
                 written.append(str(path))
             except OSError as exc:
                 screen.notify(f"Could not write {path}: {exc.strerror}", severity="error", markup=False)

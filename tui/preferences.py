@@ -7,8 +7,9 @@ comments. Stored as JSON in the user state dir; a missing or broken file means "
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from tui.private_files import private_dir, replace_private_text
 
 
 def preferences_path() -> Path:
@@ -31,7 +32,5 @@ def remembered_theme(path: Path | None = None) -> str | None:
 def remember_theme(name: str, path: Path | None = None) -> None:
     """Save the chosen theme (atomically: a crash mid-write keeps the old file)."""
     target = path or preferences_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"theme": name}), encoding="utf-8")
-    os.replace(temporary, target)
+    private_dir(target.parent, tighten_existing=path is None)
+    replace_private_text(target, json.dumps({"theme": name}))

@@ -8,6 +8,11 @@ the ESC itself defuses every kind of escape sequence (CSI, OSC, DCS, APC, ...): 
 is shown as ordinary text. The mapping is per character, so a sequence split across streamed
 chunks is sanitised identically chunk by chunk, and no state is carried between chunks.
 
+Lone surrogates (``"\\ud800"``: half a UTF-16 pair, which a Python string can hold but no
+terminal or UTF-8 file can) are shown as U+FFFD ``�``. ``storable`` is the same decision for
+what is saved: a surrogate pair split into two code points is joined back into its character
+and every lone half becomes U+FFFD, so a write never fails on them.
+
 ``reveal`` goes further for text the user must judge (code waiting for approval): every
 character that can make code read differently from what runs (controls, bidi, zero-width,
 variation selectors, the combining grapheme joiner, tags, other default-ignorable and
@@ -33,11 +38,15 @@ def _placeholder(char: str) -> str:
     return f"\\x{code:02x}"  # C1 controls have no picture symbols
 
 
+REPLACEMENT = "\ufffd"
+"""What a lone surrogate becomes, on screen and in the database."""
+
 _TABLE: dict[int, str] = {
     code: _placeholder(chr(code))
     for code in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
     if chr(code) not in _KEEP
 }
+_TABLE.update(dict.fromkeys(range(0xD800, 0xE000), REPLACEMENT))
 
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp", "Zs"})
 """Controls, format (bidi, zero-width, tags, BOM, soft hyphen), private use, unassigned,
@@ -69,8 +78,21 @@ def _is_invisible(char: str) -> bool:
 
 
 def sanitize(text: str) -> str:
-    """Replace every control character except newline and tab by a visible placeholder."""
+    """Replace every control character but newline and tab, and every surrogate, by a visible placeholder."""
     return text.translate(_TABLE)
+
+
+def storable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: split surrogate pairs joined, lone surrogates as U+FFFD.
+
+    Everything else, control characters included, is kept exactly (the database keeps the raw
+    text). Text without surrogates is returned as it is, without copying.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def reveal(text: str) -> str:

@@ -27,7 +27,9 @@ from backends.events import (
     ToolResult,
 )
 from tui.conversation import Conversation
+from tui.credentials import without_credentials
 from tui.recorder import ChatRecorder, params_from_dict
+from tui.sanitize import storable
 from tui.settings import AppSettings
 from tui.store.store import ConversationSummary, HistoryStore, StoredMessage
 
@@ -195,8 +197,8 @@ class ChatSession:
         if turn is None:
             return None
         self.turn = None
-        if turn.text:
-            self.conversation.add(ChatMessage("assistant", turn.text))
+        if turn.text:  # a lone surrogate in a reply is not sent back to the model
+            self.conversation.add(ChatMessage("assistant", storable(turn.text)))
         status: ReplyStatus
         if isinstance(event, Error):
             status = "error"
@@ -291,5 +293,5 @@ def launch_options(settings: AppSettings) -> dict[str, Any]:
     return {
         "backend": settings.backend.backend,
         "model": settings.backend.model,
-        "base_url": settings.backend.remote.base_url,
+        "base_url": without_credentials(settings.backend.remote.base_url),
     }

@@ -78,6 +78,15 @@ def _sent_key(client: httpx.Client) -> str:
     return str(client.headers.get("authorization", "")).removeprefix("Bearer ")
 
 
+def _json_body(body: dict[str, Any]) -> bytes:
+    """The request as UTF-8 JSON; text holding a lone surrogate (a model name or reply can) is
+    sent \\u-escaped, as JSON allows, instead of failing to encode."""
+    try:
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(body, allow_nan=False).encode("ascii")
+
+
 class RemoteBackend:
     """Streams chat (and raw-prompt) completions from an OpenAI-compatible server."""
 
@@ -239,7 +248,12 @@ class RemoteBackend:
         def read() -> None:
             try:
                 with connect_sse(
-                    self._client, "POST", path, json=body, extensions={"trace": hang_up.trace}
+                    self._client,
+                    "POST",
+                    path,
+                    content=_json_body(body),
+                    headers={"Content-Type": "application/json"},
+                    extensions={"trace": hang_up.trace},
                 ) as source:
                     response = source.response
                     if response.status_code >= 400:

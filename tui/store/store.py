@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tui.private_files import create_private_file, private_dir, private_umask, tighten
+from tui.sanitize import storable
 from tui.store.migrations import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
@@ -151,6 +153,20 @@ def _connect(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+def _safe(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Text arguments as UTF-8 can store them (lone surrogates become U+FFFD), so no write
+    ever fails with an encoding error; everything else is stored exactly."""
+    return tuple(storable(arg) if isinstance(arg, str) else arg for arg in args)
+
+
+def _private_db_files(path: Path) -> None:
+    """The database is created 0600 (SQLite gives ``-wal``/``-shm`` the same mode), and an
+    existing one, with its ``-wal``/``-shm``, loses any group/other access."""
+    create_private_file(path)
+    for side in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        tighten(side)
+
+
 def _is_healthy(conn: sqlite3.Connection) -> bool:
     try:
         row = conn.execute("PRAGMA quick_check").fetchone()
@@ -179,6 +195,7 @@ def _migrate(conn: sqlite3.Connection, path: Path | None) -> None:
         )
     if 0 < version < LATEST_VERSION and path is not None:
         backup_path = path.with_name(f"{path.name}.v{version}.bak")
+        create_private_file(backup_path)
         backup = sqlite3.connect(str(backup_path))
         with backup:
             conn.backup(backup)
@@ -201,18 +218,22 @@ def open_store(path: Path | None = None) -> HistoryStore:
     is opened for reading with ``warning`` set; if the file cannot be opened at all, an
     in-memory store is returned with ``warning`` set. Either way the chat keeps working.
     """
+    own_folder = path is None and not os.environ.get("INTERNLM_TUI_DB")
     path = path or default_db_path()
     notice: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(path)
-        if not _is_healthy(conn):
-            conn.close()
-            moved = _move_aside(path)
-            notice = f"history database was damaged; it was moved to {moved} and a new one started"
+        private_dir(path.parent, tighten_existing=own_folder)
+        _private_db_files(path)
+        with private_umask():
             conn = _connect(path)
-        _migrate(conn, path)
-        conn.execute("PRAGMA journal_mode = WAL")
+            if not _is_healthy(conn):
+                conn.close()
+                moved = _move_aside(path)
+                notice = f"history database was damaged; it was moved to {moved} and a new one started"
+                _private_db_files(path)
+                conn = _connect(path)
+            _migrate(conn, path)
+            conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
     except StoreVersionError:
@@ -298,7 +319,7 @@ class HistoryStore:
     def _try_write(self, sql: str, args: tuple[Any, ...]) -> int | None:
         try:
             with self._write() as conn:
-                cursor = conn.execute(sql, args)
+                cursor = conn.execute(sql, _safe(args))
                 return cursor.lastrowid
         except sqlite3.Error:
             return None
@@ -381,16 +402,18 @@ class HistoryStore:
                 cursor = conn.execute(
                     "INSERT INTO messages(conversation_id, role, content, status, created_at, backend, model,"
                     " params_json, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        conversation_id,
-                        role,
-                        content,
-                        status,
-                        now,
-                        backend,
-                        model,
-                        json.dumps(params or {}),
-                        _owner_tag(),
+                    _safe(
+                        (
+                            conversation_id,
+                            role,
+                            content,
+                            status,
+                            now,
+                            backend,
+                            model,
+                            json.dumps(params or {}),
+                            _owner_tag(),
+                        )
                     ),
                 )
                 conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))

@@ -59,7 +59,7 @@ class AssistantMessage(Vertical):
     def compose(self) -> ComposeResult:
         for segment in split_segments(self.text) if self.text else [""]:
             yield ReplySegment(sanitize(segment), sealed=self.finished)
-        yield Static(Text(self._note_text), classes="note")
+        yield Static(Text(sanitize(self._note_text)), classes="note")
 
     def on_mount(self) -> None:
         if not self.finished:

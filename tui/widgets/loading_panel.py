@@ -1,4 +1,8 @@
-"""Shown while the backend loads: the stage, a progress bar and the time so far."""
+"""Shown while the backend loads: the stage, a progress bar and the time so far.
+
+The title names a model (from flags or a resumed chat), stages and errors may quote a server
+(its model list, its error text): all of it is sanitised plain text, never markup.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
+
+from tui.sanitize import sanitize
 
 
 class LoadingPanel(Vertical):
@@ -20,8 +26,8 @@ class LoadingPanel(Vertical):
         self._started = time.monotonic()
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(self._title), classes="title")
-        yield Static(Text(self._stage), classes="stage")
+        yield Static(Text(sanitize(self._title)), classes="title")
+        yield Static(Text(sanitize(self._stage)), classes="stage")
         yield ProgressBar(total=100, show_eta=False)
 
     def on_mount(self) -> None:
@@ -29,7 +35,7 @@ class LoadingPanel(Vertical):
 
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._started
-        self.query_one(".stage", Static).update(Text(f"{self._stage}  ({elapsed:.0f} s)"))
+        self.query_one(".stage", Static).update(Text(f"{sanitize(self._stage)}  ({elapsed:.0f} s)"))
 
     def set_stage(self, stage: str, fraction: float | None) -> None:
         """Show a new stage; ``None`` leaves the bar where it is."""
@@ -42,7 +48,7 @@ class LoadingPanel(Vertical):
         """Replace the stage by a one-line error."""
         self._stage = message
         self.add_class("error")
-        self.query_one(".stage", Static).update(Text(message))
+        self.query_one(".stage", Static).update(Text(sanitize(message)))
         self.query_one(ProgressBar).display = False
         for timer in list(self._timers):
             timer.stop()

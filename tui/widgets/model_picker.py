@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui.sanitize import sanitize
+from tui.sanitize import one_line, sanitize
 
 
 @runtime_checkable
@@ -65,7 +65,7 @@ class ModelPicker(ModalScreen[str | None]):
         try:
             models = self._backend.list_models()
         except Exception as exc:  # the server went away: say so in one line, keep the model
-            self.post_message(self.Listed([], sanitize(str(exc)).splitlines()[0] if str(exc) else "error"))
+            self.post_message(self.Listed([], one_line(str(exc)) or "error"))
             return
         self.post_message(self.Listed(models))
 
@@ -73,7 +73,7 @@ class ModelPicker(ModalScreen[str | None]):
         note = self.query_one("#model-picker-note", Label)
         options = self.query_one(OptionList)
         if message.error is not None or not message.models:
-            note.update(Text(message.error or "The server lists no models."))
+            note.update(Text(sanitize(message.error or "The server lists no models.")))
             return
         current = sanitize(self._current)
         note.update(Text(f"{len(message.models)} model(s) · Enter picks · Esc keeps {current}"))

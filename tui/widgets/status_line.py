@@ -7,6 +7,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from backends.events import BackendInfo, Usage
+from tui.sanitize import one_line, sanitize
+
+MODEL_LIMIT = 48
+"""A longer model name (a server chooses it) is cut, so the state and figures stay in view."""
 
 
 def format_usage(usage: Usage) -> str:
@@ -42,11 +46,13 @@ class StatusLine(Static):
     def set_backend(self, info: BackendInfo) -> None:
         """Name the backend once it is ready."""
         device = f" · {info.device}" if info.device and info.device != "none" else ""
-        self.backend_label = f"{info.name} · {info.model}{device}"
+        self.backend_label = f"{info.name} · {one_line(info.model, MODEL_LIMIT)}{device}"
         self.marker = (
             "⚠ tools unisolated"
             if "tools-unisolated" in info.capabilities
-            else "⚠ tools off" if "tools-off" in info.capabilities else ""
+            else "⚠ tools off"
+            if "tools-off" in info.capabilities
+            else ""
         )
         self.refresh_line()
 
@@ -64,11 +70,11 @@ class StatusLine(Static):
         self.refresh_line()
 
     def refresh_line(self) -> None:
-        """Redraw from the current parts (plain Text: names may come from a server)."""
+        """Redraw from the current parts: sanitised plain text (model names come from a server)."""
         parts = [
             part for part in (self.marker, self.alert, self.backend_label, self.state, self.stats) if part
         ]
-        line = Text(" │ ".join(parts))
+        line = Text(sanitize(" │ ".join(parts)).replace("\n", " "))
         if self.auto_approve:
             line = Text.assemble((AUTO_APPROVE_MARKER, "bold"), " │ " if parts else "", line)
         self.update(line)
