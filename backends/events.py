@@ -6,6 +6,7 @@ compared in tests. No UI library is imported: backends are usable from plain scr
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -107,14 +108,30 @@ class ToolResult:
     elapsed_s: float | None = None
 
 
+def code_sha256(code: str) -> str:
+    """The sha256 (hex) of code as UTF-8: what was shown and what runs are compared by it."""
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class ApprovalRequest:
-    """The agent waits until the user approves or denies running ``code`` (see ``Approver``)."""
+    """The agent waits until the user approves or denies running ``code`` (see ``Approver``).
+
+    ``code`` is exactly what will run (normalised once, never changed again) and ``sha256`` its
+    digest, which the tool checks again just before running; the dialog refuses to approve a
+    request whose code does not match it.
+    """
 
     call_id: str
     name: str
     code: str
     network_blocked: bool = True
+    sha256: str = ""
+
+    @property
+    def intact(self) -> bool:
+        """True when ``sha256`` is the digest of ``code`` (so what is shown is what will run)."""
+        return self.sha256 == code_sha256(self.code)
 
 
 @dataclass(frozen=True, slots=True)

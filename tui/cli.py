@@ -17,7 +17,14 @@ from backends.events import GenerationParams
 from backends.options import AgentOptions, BackendOptions, RemoteOptions
 from backends.registry import BACKEND_NAMES, check_backend_name
 from tui import __version__
-from tui.config import ConfigError, FileConfig, default_config_path, line_of, load_config
+from tui.config import (
+    ConfigError,
+    FileConfig,
+    approve_auto_from_file,
+    default_config_path,
+    line_of,
+    load_config,
+)
 from tui.resume import LATEST, apply_resume
 from tui.sanitize import sanitize
 from tui.settings import AppSettings
@@ -219,10 +226,11 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         ca_file=str(Path(args.ca_file).expanduser()) if args.ca_file else None,
     )
     tools = tuple(t.strip() for t in (args.tools or "python").split(",") if t.strip())
+    auto_from_file = getattr(args, "auto_approve_from", None)
     agent = AgentOptions(
         llm_backend="remote" if args.base_url else "local",
         tools=tools,
-        approve=args.approve or "ask",
+        approve="ask" if auto_from_file else (args.approve or "ask"),
     )
     options = BackendOptions(
         backend=backend_name,
@@ -253,6 +261,7 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         theme=args.theme,
         clipboard=args.clipboard or "auto",
         keymap=dict(config.keymap) if config else {},
+        auto_approve_from=auto_from_file,
     )
 
 
@@ -274,7 +283,9 @@ def parse_with_config(argv: Sequence[str] | None = None) -> tuple[argparse.Names
     path = Path(known.config).expanduser() if known.config else default_config_path()
     config = load_config(path, parser, required=known.config is not None)
     parser.set_defaults(**config.defaults)
-    return parser.parse_args(argv), config
+    args = parser.parse_args(argv)
+    args.auto_approve_from = config.path if approve_auto_from_file(config, argv) else None
+    return args, config
 
 
 def parse_settings(argv: Sequence[str] | None = None) -> AppSettings:

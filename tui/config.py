@@ -12,9 +12,10 @@ import argparse
 import os
 import re
 import tomllib
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,47 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 
 COMMAND_ONLY = frozenset({"list", "resume", "export", "format", "output", "config", "help", "version"})
 """Flags that ask for one action now; they make no sense as defaults."""
+
+
+CONSENT_BINDINGS = frozenset({"approval.yes", "approval.no", "auto_approve.yes", "auto_approve.no"})
+"""Bindings that answer a consent dialog: never on a key that ordinary typing presses, except y / n
+(the dialogs' own keys, which count only after a pause in typing)."""
+
+CONSENT_TYPING_KEYS_ALLOWED = frozenset({"y", "n"})
+
+_TYPING_NAMES = frozenset({"enter", "return", "ctrl+m", "ctrl+j", "tab", "ctrl+i", "space", "backspace"})
+"""Key names that typing presses besides printable characters (ctrl+m / ctrl+j / ctrl+i are
+what a terminal sends for Enter, newline and Tab)."""
+
+
+def typing_key(key: str) -> bool:
+    """Whether Textual key ``key`` is pressed in ordinary typing: Enter, Tab, space, backspace,
+    or a printable character (by itself or with shift, by character or Textual's name for it)."""
+    key = key.strip()
+    if key.lower() in _TYPING_NAMES:
+        return True
+    *modifiers, base = key.split("+") if len(key) > 1 else [key]
+    if any(modifier.lower() != "shift" for modifier in modifiers) or not base:
+        return False
+    if len(base) == 1:
+        return base.isprintable()
+    return base.lower() in _printable_key_names()
+
+
+@cache
+def _printable_key_names() -> frozenset[str]:
+    """Textual's names for printable punctuation and symbols (``comma``, ``full_stop``, ``plus``),
+    computed as ``textual.keys`` does (this module must not import Textual)."""
+    replaced = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at"}
+    replaced |= {"hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
+    names: set[str] = set()
+    for code in range(0x20, 0x3100):
+        char = chr(code)
+        if char.isprintable() and not char.isalnum():
+            name = unicodedata.name(char, "").lower().replace("-", "_").replace(" ", "_")
+            if name:
+                names.add(replaced.get(name, name))
+    return frozenset(names)
 
 
 class ConfigError(Exception):
@@ -105,6 +147,27 @@ def _convert(action: argparse.Action, value: Any) -> Any:
     return converted
 
 
+def approve_auto_from_file(config: FileConfig, argv: Sequence[str] | None) -> bool:
+    """True when ``approve = "auto"`` comes from the config file and no ``--approve`` flag overrides it."""
+    if config.defaults.get("approve") != "auto":
+        return False
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--approve", default=None)
+    known, _ = pre.parse_known_args(argv)
+    return known.approve is None
+
+
+def _check_consent_keys(binding_id: str, keys: str, where: str) -> None:
+    if binding_id not in CONSENT_BINDINGS:
+        return
+    for key in keys.split(","):
+        if typing_key(key) and key.strip() not in CONSENT_TYPING_KEYS_ALLOWED:
+            raise ConfigError(
+                f"{where}: keymap.{binding_id} cannot be {key.strip()!r}: an approval key must not be "
+                "Enter, Tab, space or a key pressed in ordinary typing (only y / n are allowed)"
+            )
+
+
 def load_config(path: Path, parser: argparse.ArgumentParser, *, required: bool) -> FileConfig:
     """Read and check the config file; a missing file is fine unless it was named explicitly."""
     try:
@@ -137,6 +200,7 @@ def load_config(path: Path, parser: argparse.ArgumentParser, *, required: bool) 
                 if not isinstance(keys, str) or not keys.strip():
                     place = where("keymap", binding_id)
                     raise ConfigError(f"{place}: keymap.{binding_id} must be keys like 'ctrl+x'")
+                _check_consent_keys(binding_id, keys, where("keymap", binding_id))
                 keymap[binding_id] = keys.strip()
         elif key in actions and key and isinstance(value, dict):
             for name, item in value.items():

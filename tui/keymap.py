@@ -22,6 +22,7 @@ GROUP_TITLES = {
     "TracePanel": "Trace panel (F3, tab to it)",
     "CopyPicker": "Copy list (F4)",
     "ApprovalScreen": "Approve a tool call",
+    "AutoApproveConfirm": "Confirm auto-approve from the config file",
     "ConfirmScreen": "Confirm",
     "RenameScreen": "Rename",
     "ModelPicker": "Model list (ctrl+o)",

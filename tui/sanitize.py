@@ -8,9 +8,11 @@ the ESC itself defuses every kind of escape sequence (CSI, OSC, DCS, APC, ...): 
 is shown as ordinary text. The mapping is per character, so a sequence split across streamed
 chunks is sanitised identically chunk by chunk, and no state is carried between chunks.
 
-``reveal`` goes further for text the user must judge (code waiting for approval): bidi
-overrides and invisible format characters, which can make code read differently from what
-runs, are shown as ``⟨U+202E⟩`` markers.
+``reveal`` goes further for text the user must judge (code waiting for approval): every
+character that can make code read differently from what runs (controls, bidi, zero-width,
+variation selectors, the combining grapheme joiner, tags, other default-ignorable and
+format characters, unusual spaces, private-use and unassigned code points) is shown as a
+``⟨U+202E⟩`` marker, and so is ``⟨`` itself, so every marker on screen is one character.
 
 The database keeps the raw text; only what is displayed goes through here.
 """
@@ -37,13 +39,33 @@ _TABLE: dict[int, str] = {
     if chr(code) not in _KEEP
 }
 
-# Characters that change how text reads without being seen: bidi embeddings, overrides and
-# isolates, zero-width characters, the BOM, soft hyphen, and the line/paragraph separators.
-_INVISIBLE_EXTRA = {0x00AD, 0x2028, 0x2029, 0x180E, 0x115F, 0x1160, 0x3164, 0xFFA0}
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp", "Zs"})
+"""Controls, format (bidi, zero-width, tags, BOM, soft hyphen), private use, unassigned,
+surrogates, line/paragraph separators and spaces (U+0020 itself is kept)."""
+
+_HIDDEN_RANGES = (
+    (0x034F, 0x034F),  # combining grapheme joiner (legal inside identifiers)
+    (0x115F, 0x1160),  # Hangul fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian variation selectors and vowel separator
+    (0x2800, 0x2800),  # braille blank
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors (legal inside identifiers)
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xE0000, 0xE0FFF),  # tags and variation selectors supplement (U+E0100-E01EF)
+)
+"""Default-ignorable and blank-looking characters that are not in the categories above."""
+
+_KEEP_SHOWN = {"\n", "\t", " "}
 
 
 def _is_invisible(char: str) -> bool:
-    return unicodedata.category(char) == "Cf" or ord(char) in _INVISIBLE_EXTRA
+    if char in _KEEP_SHOWN:
+        return False
+    if char == "⟨" or unicodedata.category(char) in _HIDDEN_CATEGORIES:
+        return True
+    code = ord(char)
+    return any(low <= code <= high for low, high in _HIDDEN_RANGES)
 
 
 def sanitize(text: str) -> str:
@@ -52,11 +74,11 @@ def sanitize(text: str) -> str:
 
 
 def reveal(text: str) -> str:
-    """``sanitize``, and also show bidi controls and invisible characters as ``⟨U+XXXX⟩``."""
-    safe = sanitize(text)
-    if all(not _is_invisible(char) for char in safe):
-        return safe
-    return "".join(f"⟨U+{ord(char):04X}⟩" if _is_invisible(char) else char for char in safe)
+    """Every control, invisible, bidi, variation-selector, joiner, tag, format or blank-looking
+    character (and ``⟨``) as ``⟨U+XXXX⟩``; newline, tab and space stay: for code to approve."""
+    if all(not _is_invisible(char) for char in text):
+        return text
+    return "".join(f"⟨U+{ord(char):04X}⟩" if _is_invisible(char) else char for char in text)
 
 
 def one_line(text: str, limit: int = 300) -> str:

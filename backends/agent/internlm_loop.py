@@ -21,8 +21,9 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from backends.agent.python_tool import DENIED, PythonSandbox, strip_fences
-from backends.agent.steps import LoopContext
+from backends.agent.code import normalise_code
+from backends.agent.python_tool import PythonSandbox
+from backends.agent.steps import LoopContext, new_call_id
 from backends.events import (
     BackendEvent,
     ChatMessage,
@@ -70,7 +71,7 @@ def python_code(call: ActionCall) -> str | None:
     if call.kind == "plugin" and call.name not in PYTHON_PLUGIN_NAMES:
         return None
     code = call.arguments.get("command", call.arguments.get("code"))
-    return strip_fences(code) if isinstance(code, str) else None
+    return normalise_code(code) if isinstance(code, str) else None
 
 
 def as_written(text: str) -> str:
@@ -104,7 +105,7 @@ class InternLM2Loop:
         inner: list[ChatMessage] = []
         completion = 0
         said_something = False
-        for step in range(max(1, agent.options.max_steps)):
+        for _step in range(max(1, agent.options.max_steps)):
             if cancel.is_set():
                 yield Done("cancelled")
                 return
@@ -145,7 +146,7 @@ class InternLM2Loop:
                 cut = "agent stopped: the model's tool call was cut off (raise --max-new-tokens)"
                 yield Error(cut, text[-500:])
                 return
-            call_id = f"call-{step + 1}"
+            call_id = new_call_id()
             code = python_code(call)
             if code is None:
                 yield ToolCall(call_id, call.name, json.dumps(call.arguments, ensure_ascii=False))
@@ -159,6 +160,5 @@ class InternLM2Loop:
             if run.outcome == "cancelled":
                 yield Done("cancelled")
                 return
-            output = DENIED if run.outcome == "denied" else run.output
-            inner.append(ChatMessage("tool", tool_content(name, output)))
+            inner.append(ChatMessage("tool", tool_content(name, run.for_model)))
         yield Error(f"agent stopped after {agent.options.max_steps} steps without a final answer")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import threading
 
 from backends.agent import lagent_compat
 from backends.agent.sandbox import SandboxLimits, run_python
+from backends.events import code_sha256
 
 lagent_compat.prepare()
 
@@ -19,14 +19,8 @@ DENIED = "The user did not allow this code to run."
 """What the model is told when the user denies a call."""
 
 
-def strip_fences(code: str) -> str:
-    """The code inside a Markdown fence if the model wrote one, else the text as it is."""
-    match = re.search(r"```[a-zA-Z0-9_+-]*\n(.*?)(?:```|$)", code, re.DOTALL)
-    code = match.group(1) if match else code
-    code = code.strip()
-    if len(code) >= 2 and code[0] == code[-1] and code[0] in "\"'" and "\n" not in code:
-        code = code[1:-1]
-    return code
+MISMATCH = "refused: the code to run is not the code that was approved"
+"""The tool's answer when what it was given does not hash to what the user saw."""
 
 
 class PythonSandbox(BaseAction):  # type: ignore[misc]
@@ -40,6 +34,11 @@ class PythonSandbox(BaseAction):  # type: ignore[misc]
         self.limits = limits
         self.cancel = threading.Event()
         self.last_elapsed_s = 0.0
+        self._expected_sha256: str | None = None
+
+    def expect(self, sha256: str) -> None:
+        """Allow the next run for the code with this digest only (the code that was shown)."""
+        self._expected_sha256 = sha256
 
     def run(self, command: str) -> ActionReturn:
         """Run a Python program.
@@ -47,7 +46,11 @@ class PythonSandbox(BaseAction):  # type: ignore[misc]
         Args:
             command (:class:`str`): the complete Python program; print() what you need to see
         """
-        result = run_python(strip_fences(command), limits=self.limits, cancel=self.cancel)
+        expected, self._expected_sha256 = self._expected_sha256, None
+        if expected is None or code_sha256(command) != expected:
+            self.last_elapsed_s = 0.0
+            return ActionReturn(errmsg=MISMATCH, state=ActionStatusCode.API_ERROR)
+        result = run_python(command, limits=self.limits, cancel=self.cancel)
         self.last_elapsed_s = result.elapsed_s
         output = result.output.strip() or "(no output)"
         if result.ok:

@@ -19,8 +19,9 @@ from dataclasses import replace
 from typing import Any
 
 from backends.agent import lagent_compat
-from backends.agent.python_tool import DENIED, PythonSandbox, strip_fences
-from backends.agent.steps import LoopContext
+from backends.agent.code import normalise_code
+from backends.agent.python_tool import PythonSandbox
+from backends.agent.steps import LoopContext, new_call_id
 from backends.base import ChatBackend
 from backends.events import (
     BackendEvent,
@@ -232,8 +233,8 @@ class ReActLoop:
                 else:
                     yield Error("agent stopped: the model wrote nothing")
                 return
-            call_id = f"call-{step + 1}"
-            code = strip_fences(action_input) if action == tool.name else action_input
+            call_id = new_call_id()
+            code = normalise_code(action_input) if action == tool.name else action_input
             yield ToolCall(call_id, action, code)
             if not executor.is_valid(action.split(".")[0]):
                 yield ToolResult(call_id, f"unknown tool {action!r}", ok=False)
@@ -245,7 +246,7 @@ class ReActLoop:
                 return
             if run.outcome == "denied" or run.ran is None:
                 inner.append({"role": "assistant", "content": text})
-                inner.append({"role": "system", "content": f"{RESPONSE}{DENIED}\n"})
+                inner.append({"role": "system", "content": f"{RESPONSE}{run.for_model}\n"})
                 continue
             ran = run.ran
             inner.append({"role": "assistant", "content": text})

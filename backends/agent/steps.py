@@ -1,4 +1,5 @@
-"""What both agent loops share: the approval gate between the UI and the tools, and the turn's context.
+"""What both agent loops share: the approval gate between the UI and the tools, call ids, and
+the turn's context.
 
 The loops (``react`` and ``internlm_loop``) get a ``LoopContext`` and never import each other or
 the backend that chooses between them, so ``backends.agent`` has no import cycle.
@@ -6,29 +7,45 @@ the backend that chooses between them, so ``backends.agent`` has no import cycle
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from backends.agent.python_tool import PythonSandbox
+from backends.agent.code import refusal
+from backends.agent.python_tool import DENIED, PythonSandbox
 from backends.agent.sandbox import SandboxLimits
 from backends.base import ChatBackend
-from backends.events import ApprovalRequest, BackendEvent, ToolResult
+from backends.events import ApprovalRequest, BackendEvent, ToolResult, code_sha256
 from backends.options import AgentOptions
 
 # isort: split
 from lagent.actions import ActionExecutor
 from lagent.schema import ActionReturn, ActionStatusCode
 
+_call_numbers = itertools.count(1)
+_call_numbers_lock = threading.Lock()
+
+
+def new_call_id() -> str:
+    """A tool-call id never used before in this process (answers are matched to calls by it)."""
+    with _call_numbers_lock:
+        return f"call-{next(_call_numbers)}"
+
 
 @dataclass(frozen=True, slots=True)
 class ToolRun:
     """How one approved-or-not tool call ended, for the loop to continue from."""
 
-    outcome: Literal["ran", "denied", "cancelled"]
+    outcome: Literal["ran", "denied", "refused", "cancelled"]
     output: str = ""
     ran: ActionReturn | None = None
+
+    @property
+    def for_model(self) -> str:
+        """What the model is told: the output, the refusal's reason, or that the user said no."""
+        return DENIED if self.outcome == "denied" else self.output
 
 
 class ApprovalGate:
@@ -66,10 +83,17 @@ class ApprovalGate:
     ) -> Generator[BackendEvent, None, ToolRun]:
         """Ask for approval (unless ``--approve auto``), run the tool, report its result.
 
+        ``code`` is already normalised (``backends.agent.code.normalise_code``); it is shown,
+        hashed and run as it is, and the tool refuses to run anything with another digest.
         Shared by both protocols (ReAct and InternLM2's own).
         """
+        refused = refusal(code)
+        if refused is not None:
+            yield ToolResult(call_id, refused, ok=False)
+            return ToolRun("refused", refused)
+        digest = code_sha256(code)
         if self.approve != "auto":
-            yield ApprovalRequest(call_id, action, code, self.network_blocked)
+            yield ApprovalRequest(call_id, action, code, self.network_blocked, digest)
             approved = self.wait_for_answer(call_id, cancel)
             if approved is None:
                 yield ToolResult(call_id, "cancelled before it ran", ok=False)
@@ -77,6 +101,7 @@ class ApprovalGate:
             if not approved:
                 yield ToolResult(call_id, "denied by the user", ok=False)
                 return ToolRun("denied")
+        tool.expect(digest)
         ran: ActionReturn = executor(action, code)
         ok = ran.state == ActionStatusCode.SUCCESS
         output = ran.format_result() if ok else (ran.errmsg or "tool failed")

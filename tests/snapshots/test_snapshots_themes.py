@@ -19,6 +19,7 @@ from backends.events import (
     ToolCall,
     ToolResult,
     Usage,
+    code_sha256,
 )
 from backends.scripted import ScriptedBackend
 from testkit.app import REPLY, ask, ready_screen, scripted_app, tokens, wait_for
@@ -107,11 +108,11 @@ class WaitsForApproval(ScriptedBackend):
 
 
 def test_approval_dialog(snap_compare: Any) -> None:
-    code = "import math\nprint(math.sqrt(2))  # \u202eevil\n"
+    code = "import math\nprint(math.sqrt(2))  # \u202eevil\nok\ufe0f = True"
     steps: list[BackendEvent] = [
         ThoughtDelta("I will compute it."),
         ToolCall("c1", "python", code),
-        ApprovalRequest("c1", "python", code, True),
+        ApprovalRequest("c1", "python", code, True, code_sha256(code)),
     ]
     backend = WaitsForApproval([steps])
     app = InternLMApp(AppSettings(), backend_factory=lambda progress: backend)

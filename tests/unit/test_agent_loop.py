@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from backends.agent.backend import AgentBackend
-from backends.agent.python_tool import strip_fences
+from backends.agent.code import normalise_code
 from backends.agent.react import to_chat_messages
 from backends.agent.sandbox import SandboxLimits
 from backends.events import (
@@ -61,7 +61,7 @@ def test_solves_2x_plus_3_with_the_sandbox() -> None:
     events, llm = run([SOLVE, ANSWER])
     calls = [e for e in events if isinstance(e, ToolCall)]
     results = [e for e in events if isinstance(e, ToolResult)]
-    assert calls == [ToolCall("call-1", "python", "x = (10 - 3) / 2\nprint(x)")]
+    assert [(c.name, c.arguments) for c in calls] == [("python", "x = (10 - 3) / 2\nprint(x)")]
     assert results[0].ok and results[0].output == "3.5"
     assert results[0].elapsed_s is not None
     assert text_of(events, TokenDelta) == "x = 3.5"
@@ -145,8 +145,8 @@ def test_llm_error_ends_the_turn() -> None:
     ("raw", "code"),
     [("```python\nprint(1)\n```", "print(1)"), ('"print(1)"', "print(1)"), ("print(2)", "print(2)")],
 )
-def test_strip_fences(raw: str, code: str) -> None:
-    assert strip_fences(raw) == code
+def test_normalise_code(raw: str, code: str) -> None:
+    assert normalise_code(raw) == code
 
 
 def test_later_system_messages_become_user_turns() -> None:

@@ -49,7 +49,8 @@ def test_file_sets_defaults_and_flags_win(tmp_path: Path) -> None:
     assert settings.theme == "internlm-light"
     assert settings.clipboard == "file"
     assert settings.backend.remote.chunk_timeout_s == 5
-    assert settings.backend.agent.approve == "auto"
+    # approve = "auto" from the file waits for the user's confirmation in the app:
+    assert settings.backend.agent.approve == "ask" and settings.auto_approve_from == path
     assert settings.backend.agent.tools == ("python",)
     assert settings.keymap == {"chat.new": "ctrl+b"}
 

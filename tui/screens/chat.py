@@ -31,11 +31,13 @@ from backends.events import (
     ToolCall,
     ToolResult,
 )
+from tui.approval_policy import ApprovalPolicy
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
 from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
 from tui.screens.approval import ApprovalScreen
+from tui.screens.auto_approve import AutoApproveConfirm
 from tui.screens.copy_picker import CopyPicker
 from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
@@ -96,6 +98,7 @@ class ChatScreen(Screen[None]):
         self.history = HistoryController(self, self.session)
         self._backend_factory = backend_factory
         self._view: TurnView | None = None
+        self.approval_policy = ApprovalPolicy.from_settings(settings)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -178,6 +181,7 @@ class ChatScreen(Screen[None]):
         self.status.state = "ready"
         if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
+            self.status.auto_approve = self.approval_policy.auto
             if "tools-unisolated" in message.backend.info.capabilities:
                 self.notify(
                     "The agent's Python sandbox cannot block network access on this machine.",
@@ -264,8 +268,30 @@ class ChatScreen(Screen[None]):
         self.history.check_warning()
 
     def _ask_approval(self, turn: Turn, request: ApprovalRequest) -> None:
-        """Show the approval prompt; the backend's worker waits for the answer."""
+        """Show the approval prompt; the backend's worker waits for the answer.
+
+        With ``approve = "auto"`` from the config file, the first request asks once whether that
+        may take effect; confirmed, this and later requests are approved here without a dialog."""
         backend = self.session.backend
+        policy = self.approval_policy
+        if policy.mode == "confirm" and self.settings.auto_approve_from is not None:
+
+            def decided(confirmed: bool | None) -> None:
+                policy.decide(bool(confirmed))
+                self.status.auto_approve = policy.auto
+                if self.session.turn is turn:
+                    self._ask_approval(turn, request)
+                elif isinstance(backend, Approver):
+                    backend.answer(request.call_id, False)
+
+            self.status.state = "confirm auto-approve (y / n)"
+            self.app.push_screen(AutoApproveConfirm(self.settings.auto_approve_from), decided)
+            return
+        if policy.answered_by_app and policy.auto:
+            if isinstance(backend, Approver):
+                backend.answer(request.call_id, True)
+            self.query_one(TracePanel).set_approval(request.call_id, "auto-approved")
+            return
         self.status.state = "waiting for your approval (y / n)"
 
         async def answered(approved: bool | None) -> None:

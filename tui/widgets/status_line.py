@@ -21,12 +21,17 @@ def format_usage(usage: Usage) -> str:
     return " · ".join(parts)
 
 
+AUTO_APPROVE_MARKER = "⚠ auto-approve"
+"""Shown first in the status line for as long as tool calls run without asking."""
+
+
 class StatusLine(Static):
-    """Shows ``backend · model · device │ state │ stats``."""
+    """Shows ``backend · model · device │ state │ stats`` (after ``⚠ auto-approve`` while it is on)."""
 
     state: reactive[str] = reactive("starting")
     stats: reactive[str] = reactive("")
     alert: reactive[str] = reactive("")
+    auto_approve: reactive[bool] = reactive(False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -47,7 +52,14 @@ class StatusLine(Static):
     def watch_alert(self) -> None:
         self.refresh_line()
 
+    def watch_auto_approve(self) -> None:
+        self.set_class(self.auto_approve, "-auto-approve")
+        self.refresh_line()
+
     def refresh_line(self) -> None:
         """Redraw from the current parts (plain Text: names may come from a server)."""
         parts = [part for part in (self.alert, self.backend_label, self.state, self.stats) if part]
-        self.update(Text(" │ ".join(parts)))
+        line = Text(" │ ".join(parts))
+        if self.auto_approve:
+            line = Text.assemble((AUTO_APPROVE_MARKER, "bold"), " │ " if parts else "", line)
+        self.update(line)
