@@ -95,14 +95,33 @@ class HistoryController:
             screen.notify(f"No conversation {conversation_id}.", severity="error", markup=False)
             return
         await screen.drop_turn()
-        opened = self.session.open(conversation_id, restore_params=restore_params)
+        opened = self.session.open(conversation_id, restore_params=restore_params, at_message=message_id)
         if opened is None:
             screen.notify(f"No conversation {conversation_id}.", severity="error", markup=False)
             return
-        summary, stored = opened.summary, opened.messages
+        await self.render(opened.messages, message_id)
+        screen.status.stats = ""
+        self._tell_if_backend_differs(opened.summary.backend, opened.summary.model)
+        self.refresh()
+
+    async def redraw(self, select_index: int | None = None) -> None:
+        """Draw the session's current branch again (after a regenerate, an edit, a version switch);
+        ``select_index`` puts the cursor on that message of the branch."""
+        await self.render(self.session.path)
+        if select_index is not None:
+            messages = self.screen.chat_pane.messages
+            index = select_index - self._window_start
+            if 0 <= index < len(messages):
+                self.screen.chat_pane.select(messages[index])
+
+    async def render(self, stored: list[StoredMessage], target_id: int | None = None) -> None:
+        """Mount the newest window of ``stored`` (or the window around ``target_id``), with each
+        message's version and the tool steps of the replies shown."""
+        screen = self.screen
         self._stored = stored
+        versions = self.session.versions()
         start = max(0, len(stored) - WINDOW)
-        target_index = next((i for i, m in enumerate(stored) if m.id == message_id), None)
+        target_index = next((i for i, m in enumerate(stored) if m.id == target_id), None)
         if target_index is not None and target_index < start:
             start = max(0, target_index - 5)
         self._window_start = start
@@ -116,7 +135,7 @@ class HistoryController:
                     await trace.restore(
                         tool.name, tool.arguments, tool.output, tool.ok, tool.elapsed_s, tool.call_id
                     )
-        widgets = [widget_for(m) for m in stored[start:]]
+        widgets = [widget_for(m, versions.get(m.id)) for m in stored[start:]]
         await pane.mount_all(widgets)
         if target_index is not None:
             target = widgets[target_index - start]
@@ -125,9 +144,14 @@ class HistoryController:
             target.add_class("found")
         else:
             pane.anchor()
-        screen.status.stats = ""
-        self._tell_if_backend_differs(summary.backend, summary.model)
-        self.refresh()
+
+    def attach_ids(self) -> None:
+        """Give the messages drawn while streaming the ids they were saved with (read back from
+        the current branch; the pane and the branch end with the same messages)."""
+        path = self.session.path
+        messages = self.screen.chat_pane.messages
+        for widget, stored in zip(reversed(messages), reversed(path), strict=False):
+            widget.message_id = stored.id
 
     def _tell_if_backend_differs(self, backend: str, model: str) -> None:
         info = self.session.backend.info if self.session.backend is not None else None
@@ -145,7 +169,8 @@ class HistoryController:
         if self._window_start == 0 or not self._stored:
             return
         new_start = max(0, self._window_start - WINDOW)
-        older = [widget_for(m) for m in self._stored[new_start : self._window_start]]
+        versions = self.session.versions()
+        older = [widget_for(m, versions.get(m.id)) for m in self._stored[new_start : self._window_start]]
         self._window_start = new_start
         pane = self.screen.chat_pane
         first = pane.children[0] if pane.children else None

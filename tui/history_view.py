@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widget import Widget
 
 from backends.events import Usage
+from tui.session import Version
 from tui.store.store import StoredMessage
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.status_line import format_usage
@@ -18,20 +19,34 @@ _STATUS_NOTES = {
 }
 
 
-def note_for(message: StoredMessage) -> str:
-    """The line under a stored reply: its status when not done, then its figures."""
+def version_label(version: Version | None) -> str:
+    """``‹ 2/3 ›`` for a message with other versions, else nothing."""
+    return f"‹ {version.index}/{version.count} ›" if version is not None else ""
+
+
+def note_for(message: StoredMessage, version: Version | None = None) -> str:
+    """The line under a stored reply: its version, status when not done, model, then its figures."""
     usage = Usage(
         prompt_tokens=message.prompt_tokens or 0,
         completion_tokens=message.completion_tokens or 0,
         ttft_s=message.ttft_s,
         tokens_per_s=message.tokens_per_s,
     )
-    parts = [_STATUS_NOTES.get(message.status, ""), format_usage(usage)]
+    parts = [
+        version_label(version),
+        _STATUS_NOTES.get(message.status, ""),
+        message.model,
+        format_usage(usage),
+    ]
     return " · ".join(part for part in parts if part)
 
 
-def widget_for(message: StoredMessage) -> Widget:
-    """A finished widget for one stored message."""
+def widget_for(message: StoredMessage, version: Version | None = None) -> Widget:
+    """A finished widget for one stored message, knowing its id and which version it is."""
+    widget: UserMessage | AssistantMessage
     if message.role == "user":
-        return UserMessage(message.content)
-    return AssistantMessage(message.content, note=note_for(message))
+        widget = UserMessage(message.content, header=version_label(version))
+    else:
+        widget = AssistantMessage(message.content, note=note_for(message, version))
+    widget.message_id = message.id
+    return widget

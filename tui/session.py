@@ -79,10 +79,18 @@ class TurnEnd:
 
 @dataclass(frozen=True, slots=True)
 class OpenedChat:
-    """A saved conversation made current: its summary and every stored message, for rendering."""
+    """A saved conversation made current: its summary and the messages of its current branch."""
 
     summary: ConversationSummary
     messages: list[StoredMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """Which of its siblings a message is: ``index`` of ``count`` (1-based), for "2/3"."""
+
+    index: int
+    count: int
 
 
 class ChatSession:
@@ -240,15 +248,121 @@ class ChatSession:
         self.params = self.settings.params
         self.queued = False
 
-    def open(self, conversation_id: int, *, restore_params: bool = True) -> OpenedChat | None:
-        """Make a saved conversation current; the next prompt continues it. None if it is gone."""
+    def open(
+        self, conversation_id: int, *, restore_params: bool = True, at_message: int | None = None
+    ) -> OpenedChat | None:
+        """Make a saved conversation current on its current branch (or on the newest branch
+        through ``at_message``, a search hit); the next prompt continues it. None if it is gone."""
         summary = self.store.get_conversation(conversation_id)
         if summary is None:
             return None
         self._drop_turn()
-        stored = self.store.get_messages(conversation_id)
+        if at_message is not None and at_message not in {m.id for m in self.store.get_path(conversation_id)}:
+            self.store.set_leaf(conversation_id, self.store.newest_leaf(at_message))
+        if restore_params and summary.params:
+            self.params = params_from_dict(summary.params)
+        self.recorder = ChatRecorder(self.store, conversation_id)
+        self.queued = False
+        return OpenedChat(summary, self._load_path(conversation_id, summary.system))
+
+    # ----- branches ----------------------------------------------------------------------
+    @property
+    def path(self) -> list[StoredMessage]:
+        """The saved messages of the branch being shown (read back: each has its id)."""
+        if self.conversation_id is None:
+            return []
+        return self.store.get_path(self.conversation_id)
+
+    def versions(self) -> dict[int, Version]:
+        """For each message of the current branch that has siblings, which version it is."""
+        if self.conversation_id is None:
+            return {}
+        tree = self.store.children(self.conversation_id)
+        found: dict[int, Version] = {}
+        for message in self.path:
+            siblings = tree.get(message.parent_id, [])
+            if len(siblings) > 1:
+                found[message.id] = Version(siblings.index(message.id) + 1, len(siblings))
+        return found
+
+    def regenerate(self, message_id: int | None = None) -> Submitted:
+        """Answer again the prompt of reply ``message_id`` (default: the last reply); the old reply
+        stays as another version. START means: begin the turn."""
+        refusal = self._branch_refusal()
+        if refusal is not None:
+            return refusal
+        path = self.path
+        replies = [m for m in path if m.role == "assistant" and (message_id is None or m.id == message_id)]
+        if not replies:
+            return Submitted.EMPTY
+        reply = replies[-1]
+        assert self.conversation_id is not None
+        self._show_branch(reply.parent_id)
+        return Submitted.START if self.conversation.messages else Submitted.EMPTY
+
+    def edit(self, message_id: int, text: str) -> Submitted:
+        """Send ``text`` in place of prompt ``message_id`` as a new version; the original branch
+        stays. START means: begin the turn."""
+        refusal = self._branch_refusal()
+        if refusal is not None or not text.strip():
+            return refusal or Submitted.EMPTY
+        original = next((m for m in self.path if m.id == message_id and m.role == "user"), None)
+        if original is None:
+            return Submitted.EMPTY
+        self._show_branch(original.parent_id)
+        return self.submit(text)
+
+    def switch_version(self, message_id: int, step: int) -> bool:
+        """Show the previous (-1) or next (+1) version of ``message_id`` and the newest branch
+        below it; False when there is none that way."""
+        if self.busy or self.conversation_id is None:
+            return False
+        message = next((m for m in self.path if m.id == message_id), None)
+        if message is None:
+            return False
+        siblings = self.store.children(self.conversation_id).get(message.parent_id, [])
+        index = siblings.index(message_id) + step
+        if not 0 <= index < len(siblings):
+            return False
+        self._show_branch(self.store.newest_leaf(siblings[index]))
+        return True
+
+    def branch_from(self, message_id: int) -> bool:
+        """Continue the chat from reply ``message_id``: the next prompt starts a new branch there."""
+        if self.busy or not any(m.id == message_id and m.role == "assistant" for m in self.path):
+            return False
+        self._show_branch(message_id)
+        return True
+
+    def delete_branch(self, message_id: int) -> bool:
+        """Delete ``message_id`` and everything below it; the newest remaining branch is shown."""
+        if self.busy or self.conversation_id is None or not any(m.id == message_id for m in self.path):
+            return False
+        self.store.delete_branch(message_id)
+        summary = self.store.get_conversation(self.conversation_id)
+        self._load_path(self.conversation_id, summary.system if summary else None)
+        return True
+
+    def _branch_refusal(self) -> Submitted | None:
+        if self.busy:
+            return Submitted.BUSY
+        if self.backend is None:
+            return Submitted.UNAVAILABLE if self.backend_error is not None else Submitted.BUSY
+        if self.conversation_id is None:
+            return Submitted.EMPTY
+        return None
+
+    def _show_branch(self, leaf_id: int | None) -> None:
+        """Make the branch ending at ``leaf_id`` current (None: before the first prompt)."""
+        assert self.conversation_id is not None
+        self.store.set_leaf(self.conversation_id, leaf_id)
+        self._load_path(self.conversation_id, self.conversation.system)
+
+    def _load_path(self, conversation_id: int, system: str | None) -> list[StoredMessage]:
+        """Read the current branch back and make it the conversation the backend sees."""
+        stored = self.store.get_path(conversation_id)
         self.conversation = Conversation(
-            system=summary.system if summary.system is not None else self.settings.system,
+            system=system if system is not None else self.settings.system,
             messages=[
                 ChatMessage("user" if m.role == "user" else "assistant", m.content)
                 for m in stored
@@ -256,11 +370,7 @@ class ChatSession:
             ],
             conversation_id=conversation_id,
         )
-        if restore_params and summary.params:
-            self.params = params_from_dict(summary.params)
-        self.recorder = ChatRecorder(self.store, conversation_id)
-        self.queued = False
-        return OpenedChat(summary, stored)
+        return stored
 
     def delete(self, conversation_id: int) -> bool:
         """Delete a saved conversation; True if it was the current one (which is then new)."""

@@ -18,7 +18,7 @@ from backends.events import (
     Usage,
 )
 from backends.scripted import ScriptedBackend
-from tui.session import ChatSession, Submitted
+from tui.session import ChatSession, Submitted, Version
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore, open_store
 
@@ -174,3 +174,86 @@ def test_deleting_the_current_chat_starts_a_new_one(store: HistoryStore) -> None
     assert session.delete(doomed) is False and session.conversation_id == kept
     assert session.delete(kept) is True and session.conversation_id is None
     assert store.get_conversation(kept) is None and store.get_conversation(doomed) is None
+
+
+def reply(session: ChatSession, text: str) -> None:
+    turn = session.begin_turn()
+    session.apply(turn.turn_id, TokenDelta(text))
+    session.finish(turn.turn_id, Done("stop"))
+
+
+def contents(session: ChatSession) -> list[str]:
+    return [m.content for m in session.conversation.messages]
+
+
+def test_regenerate_edit_and_switch_versions_keep_every_branch(store: HistoryStore) -> None:
+    session = ready(store)
+    session.submit("q1")
+    reply(session, "a1")
+    session.submit("q2")
+    reply(session, "b1")
+    assert session.regenerate() is Submitted.START  # the last reply again
+    assert contents(session) == ["q1", "a1", "q2"]
+    reply(session, "b2")
+    assert contents(session) == ["q1", "a1", "q2", "b2"]
+    [b2] = [m for m in session.path if m.content == "b2"]
+    assert session.versions()[b2.id] == Version(2, 2)
+    assert session.switch_version(b2.id, -1) is True
+    assert contents(session) == ["q1", "a1", "q2", "b1"]
+    assert session.switch_version(session.path[-1].id, -1) is False  # there is no version 0
+    first = session.path[0]
+    assert session.edit(first.id, "q1 edited") is Submitted.START
+    reply(session, "c1")
+    assert contents(session) == ["q1 edited", "c1"]
+    edited = session.path[0]
+    assert session.versions()[edited.id] == Version(2, 2)
+    assert session.switch_version(edited.id, -1) is True  # back to the first branch, newest leaf
+    assert contents(session) == ["q1", "a1", "q2", "b2"]
+    assert session.conversation_id is not None
+    assert len(store.get_messages(session.conversation_id)) == 7  # nothing was lost
+
+
+def test_branch_from_a_reply_and_delete_a_branch(store: HistoryStore) -> None:
+    session = ready(store)
+    session.submit("q1")
+    reply(session, "a1")
+    session.submit("q2")
+    reply(session, "b1")
+    a1 = session.path[1]
+    assert session.branch_from(a1.id) is True
+    assert contents(session) == ["q1", "a1"]
+    session.submit("other q2")
+    reply(session, "other b1")
+    assert contents(session) == ["q1", "a1", "other q2", "other b1"]
+    other = session.path[2]
+    assert session.versions()[other.id] == Version(2, 2)
+    assert session.delete_branch(other.id) is True
+    assert contents(session) == ["q1", "a1", "q2", "b1"]
+    assert session.branch_from(session.path[0].id) is False  # only from a reply
+
+
+def test_branch_operations_wait_for_the_streaming_reply(store: HistoryStore) -> None:
+    session = ready(store)
+    session.submit("q")
+    reply(session, "a")
+    session.submit("q again")
+    session.begin_turn()
+    assert session.regenerate() is Submitted.BUSY
+    assert session.switch_version(session.path[0].id, 1) is False
+    assert contents(session) == ["q", "a", "q again"]
+
+
+def test_opening_a_search_hit_on_another_branch_shows_that_branch(store: HistoryStore) -> None:
+    session = ready(store)
+    session.submit("question")
+    reply(session, "old answer")
+    session.regenerate()
+    reply(session, "new answer")
+    cid = session.conversation_id
+    assert cid is not None
+    [hit] = store.search("old")
+    session.new()
+    opened = session.open(cid, at_message=hit.message_id)
+    assert opened is not None and [m.content for m in opened.messages] == ["question", "old answer"]
+    reopened = session.open(cid)
+    assert reopened is not None and [m.content for m in reopened.messages][-1] == "old answer"

@@ -303,3 +303,54 @@ def test_full_disk_turns_writes_off_with_a_warning(tmp_path: Path) -> None:
         store.add_message(cid, "user", "x" * 2000 + str(i))
     assert store.warning is not None and "not being saved" in store.warning
     assert store.list_conversations()[0].title == "before"
+
+
+def test_linear_chats_of_schema_3_become_single_paths_with_nothing_lost(tmp_path: Path) -> None:
+    """The tree migration on a frozen schema-3 file whose two chats' messages interleave by id."""
+    db = tmp_path / "h.sqlite3"
+    conn = sqlite3.connect(str(db))
+    conn.executescript((FIXTURES / "history_schema_v3_linear.sql").read_text())
+    conn.close()
+    store = open_store(db)
+    assert store.warning is None and store.integrity_ok()
+    chat, agent = store.get_conversation(1), store.get_conversation(2)
+    assert chat is not None and agent is not None
+    assert (chat.leaf_id, agent.leaf_id) == (5, 6)
+    path = store.get_path(1)
+    assert [(m.id, m.parent_id, m.content, m.status) for m in path] == [
+        (1, None, "first question", "done"),
+        (2, 1, "first answer", "done"),
+        (4, 2, "second question", "done"),
+        (5, 4, "second answer, cut", "interrupted"),
+    ]
+    assert [(m.id, m.parent_id) for m in store.get_path(2)] == [(3, None), (6, 3)]
+    assert [t.output for t in store.tool_events(6)] == ["3.5"]
+    assert [h.message_id for h in store.search("second")] == [5, 4]
+    store.close()
+
+
+def test_branches_grow_from_the_leaf_and_deleting_one_shows_the_newest_left(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "h.sqlite3")
+    cid = store.create_conversation("tree")
+    assert cid is not None
+    q = store.add_message(cid, "user", "q")
+    a1 = store.add_message(cid, "assistant", "a1")
+    assert q is not None and a1 is not None
+    store.set_leaf(cid, q)  # regenerate: a second answer to q
+    a2 = store.add_message(cid, "assistant", "a2")
+    follow = store.add_message(cid, "user", "more")
+    assert follow is not None and a2 is not None
+    assert [m.content for m in store.get_path(cid)] == ["q", "a2", "more"]
+    assert store.children(cid) == {None: [q], q: [a1, a2], a2: [follow]}
+    assert store.newest_leaf(q) == follow and store.newest_leaf(a1) == a1
+    store.set_leaf(cid, None)  # edit the first prompt: a new root
+    q2 = store.add_message(cid, "user", "q edited")
+    assert [m.content for m in store.get_path(cid)] == ["q edited"]
+    assert store.children(cid)[None] == [q, q2]
+    store.set_leaf(cid, store.newest_leaf(q))
+    store.delete_branch(a2)  # its follow-up goes with it; a1 is what is left under q
+    assert [m.content for m in store.get_path(cid)] == ["q", "a1"]
+    assert store.search("more") == []
+    store.delete_branch(q)
+    assert [m.content for m in store.get_path(cid)] == ["q edited"]
+    store.close()

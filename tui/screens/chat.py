@@ -32,6 +32,7 @@ from backends.events import (
     ToolResult,
 )
 from tui.approval_policy import ApprovalPolicy
+from tui.branch_controller import BranchController
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
@@ -50,6 +51,7 @@ from tui.widgets.model_picker import ModelPicker, SwitchesModels
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.status_line import StatusLine, format_usage
 from tui.widgets.trace_panel import TracePanel
+from tui.widgets.user_message import UserMessage
 
 
 class BackendFactory(Protocol):
@@ -84,6 +86,10 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+s", "export", "Export", id="chat.export"),
         Binding("f4", "copy", "Copy", id="chat.copy"),
         Binding("ctrl+o", "pick_model", "Model", id="chat.pick_model"),
+        Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
+        Binding("ctrl+g", "edit_message", "Edit message", show=False, id="chat.edit_message"),
+        Binding("f8", "version(-1)", "Previous version", show=False, id="chat.previous_version"),
+        Binding("f9", "version(1)", "Next version", show=False, id="chat.next_version"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
     ]
 
@@ -96,6 +102,7 @@ class ChatScreen(Screen[None]):
         self.session = ChatSession(settings, store)
         """The one owner of the current chat; this screen only renders it."""
         self.history = HistoryController(self, self.session)
+        self.branches = BranchController(self, self.session)
         self._backend_factory = backend_factory
         self._view: TurnView | None = None
         self.approval_policy = ApprovalPolicy.from_settings(settings)
@@ -201,7 +208,7 @@ class ChatScreen(Screen[None]):
                 )
         self.refresh_bindings()
         if start_queued:
-            await self._start_turn()
+            await self.start_turn()
 
     def on_backend_failed(self, message: BackendFailed) -> None:
         self.session.backend_failed(message.message)
@@ -213,6 +220,10 @@ class ChatScreen(Screen[None]):
     # ----- turns ---------------------------------------------------------------------------
     @on(PromptInput.Submitted)
     async def _on_prompt_submitted(self, message: PromptInput.Submitted) -> None:
+        if self.branches.editing is not None:
+            if message.text.strip() and await self.branches.send_edit(message.text):
+                message.prompt.clear()
+            return
         was_saved = self.session.conversation_id is not None
         outcome = self.session.submit(message.text)
         if outcome is Submitted.EMPTY:
@@ -231,9 +242,10 @@ class ChatScreen(Screen[None]):
         if outcome is Submitted.QUEUED:
             self.status.state = "waiting for the model to load…"
             return
-        await self._start_turn()
+        await self.start_turn()
 
-    async def _start_turn(self) -> None:
+    async def start_turn(self) -> None:
+        """Stream the reply to the session's conversation as it is now."""
         backend = self.session.backend
         assert backend is not None
         turn = self.session.begin_turn()
@@ -347,6 +359,7 @@ class ChatScreen(Screen[None]):
         else:
             note = stats
             self.status.state = "ready"
+        note = " · ".join(part for part in (self.branches.reply_label(view.view), note) if part)
         if not view.view.finished:
             await view.view.finish(note)
         else:
@@ -356,14 +369,15 @@ class ChatScreen(Screen[None]):
     # ----- actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return self.busy
+            return self.busy or self.branches.editing is not None
         if action == "pick_model":
             return isinstance(self.session.backend, SwitchesModels)
         return True
 
     async def action_stop(self) -> None:
-        """Stop the streaming reply now; what was written stays."""
+        """Stop the streaming reply now (what was written stays), or leave editing a prompt."""
         if self.session.stop() is None:
+            self.branches.cancel_edit()
             return
         view = self._view
         if view is not None and view.worker is not None:
@@ -441,10 +455,31 @@ class ChatScreen(Screen[None]):
 
     def copy_choice(self, choice: CopyChoice) -> None:
         """Send one chosen item to the clipboard (see ``InternLMApp.copy_text``)."""
+        self.copy_text(choice.text, choice.label.split(" — ")[0])
+
+    def copy_text(self, text: str, what: str) -> None:
+        """Send ``text`` to the clipboard, saying what it was."""
         if isinstance(self.app, CopiesText):
-            self.app.copy_text(choice.text, choice.label.split(" — ")[0])
+            self.app.copy_text(text, what)
         else:
-            self.app.copy_to_clipboard(choice.text)
+            self.app.copy_to_clipboard(text)
+
+    # ----- branches (logic in tui/branch_controller.py) -------------------------------------
+    async def action_regenerate(self) -> None:
+        """Answer the selected (or last) reply's prompt again; the old reply stays as a version."""
+        await self.branches.regenerate()
+
+    def action_edit_message(self) -> None:
+        """Edit the selected (or last) prompt; sending it starts a new branch from there."""
+        self.branches.begin_edit()
+
+    async def action_version(self, step: int) -> None:
+        """Show the previous or next version of the selected (or newest) message with versions."""
+        await self.branches.switch_version(step)
+
+    async def on_chat_pane_act(self, message: ChatPane.Act) -> None:
+        if isinstance(message.message, UserMessage | AssistantMessage):
+            await self.branches.act(message.action, message.message)
 
     def action_pick_model(self) -> None:
         """Choose one of the server's models for the next reply (remote backend)."""

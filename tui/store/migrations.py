@@ -70,5 +70,20 @@ ALTER TABLE conversations ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}';
 """How the backend was launched (backend name, model as given, server URL), so that
 ``--resume`` continues a conversation with the same backend."""
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+TREE = """
+ALTER TABLE messages ADD COLUMN parent_id INTEGER;
+ALTER TABLE conversations ADD COLUMN leaf_id INTEGER;
+UPDATE messages SET parent_id = (
+    SELECT MAX(p.id) FROM messages AS p
+    WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id
+);
+UPDATE conversations SET leaf_id = (
+    SELECT MAX(m.id) FROM messages AS m WHERE m.conversation_id = conversations.id
+);
+CREATE INDEX messages_parent ON messages(conversation_id, parent_id, id);
+"""
+"""Conversations become trees: each message has a parent (NULL for a first prompt) and the
+conversation remembers its current leaf. A linear chat becomes one path, its messages in order."""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, TREE)
 LATEST_VERSION = len(MIGRATIONS)

@@ -91,6 +91,8 @@ class ConversationSummary:
     system: str | None
     params: dict[str, Any]
     options: dict[str, Any]
+    leaf_id: int | None = None
+    """The last message of the branch being shown (None for an empty chat)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,8 @@ class StoredMessage:
     tokens_per_s: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    parent_id: int | None = None
+    """The message this one answers or follows (None for a first prompt)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +272,7 @@ def _row_to_message(row: sqlite3.Row) -> StoredMessage:
         tokens_per_s=row["tokens_per_s"],
         prompt_tokens=row["prompt_tokens"],
         completion_tokens=row["completion_tokens"],
+        parent_id=row["parent_id"],
     )
 
 
@@ -282,6 +287,7 @@ def _row_to_summary(row: sqlite3.Row) -> ConversationSummary:
         system=row["system"],
         params=json.loads(row["params_json"] or "{}"),
         options=json.loads(row["options_json"] or "{}"),
+        leaf_id=row["leaf_id"],
     )
 
 
@@ -395,13 +401,16 @@ class HistoryStore:
         model: str = "",
         params: dict[str, Any] | None = None,
     ) -> int | None:
-        """Append a message (and touch the conversation so it sorts first)."""
+        """Add a message below the conversation's current leaf, which it becomes (and touch the
+        conversation so it sorts first). The parent is read inside the write, so writes queued in
+        order build the branch in order."""
         now = time.time()
         try:
             with self._write() as conn:
                 cursor = conn.execute(
                     "INSERT INTO messages(conversation_id, role, content, status, created_at, backend, model,"
-                    " params_json, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " params_json, owner, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                    " (SELECT leaf_id FROM conversations WHERE id = ?))",
                     _safe(
                         (
                             conversation_id,
@@ -413,10 +422,14 @@ class HistoryStore:
                             model,
                             json.dumps(params or {}),
                             _owner_tag(),
+                            conversation_id,
                         )
                     ),
                 )
-                conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+                conn.execute(
+                    "UPDATE conversations SET updated_at = ?, leaf_id = ? WHERE id = ?",
+                    (now, cursor.lastrowid, conversation_id),
+                )
                 return cursor.lastrowid
         except sqlite3.Error:
             return None
@@ -463,6 +476,74 @@ class HistoryStore:
                 (*args, limit),
             ).fetchall()
         return [_row_to_message(row) for row in rows]
+
+    # ----- branches ------------------------------------------------------------------
+    def set_leaf(self, conversation_id: int, message_id: int | None) -> None:
+        """Show the branch ending at ``message_id`` (None: an empty path, before the first prompt)."""
+        self._try_write("UPDATE conversations SET leaf_id = ? WHERE id = ?", (message_id, conversation_id))
+
+    def get_path(self, conversation_id: int) -> list[StoredMessage]:
+        """The messages of the current branch, first prompt to leaf."""
+        rows = self._conn.execute(
+            "WITH RECURSIVE path(id) AS ("
+            " SELECT leaf_id FROM conversations WHERE id = ?"
+            " UNION ALL SELECT m.parent_id FROM messages m JOIN path ON m.id = path.id"
+            " WHERE m.parent_id IS NOT NULL)"
+            " SELECT messages.* FROM messages JOIN path USING (id)"
+            " WHERE messages.conversation_id = ? ORDER BY messages.id",
+            (conversation_id, conversation_id),
+        ).fetchall()
+        return [_row_to_message(row) for row in rows]
+
+    def children(self, conversation_id: int) -> dict[int | None, list[int]]:
+        """Every message's children in order of creation, keyed by parent id (None: first prompts)."""
+        tree: dict[int | None, list[int]] = {}
+        rows = self._conn.execute(
+            "SELECT id, parent_id FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        )
+        for row in rows:
+            tree.setdefault(row["parent_id"], []).append(row["id"])
+        return tree
+
+    def newest_leaf(self, message_id: int) -> int:
+        """The end of the newest branch below ``message_id`` (itself if nothing follows it)."""
+        row = self._conn.execute(
+            "WITH RECURSIVE down(id) AS (SELECT ? UNION ALL"
+            " SELECT (SELECT MAX(c.id) FROM messages c WHERE c.parent_id = down.id) FROM down"
+            " WHERE down.id IS NOT NULL)"
+            " SELECT MAX(id) FROM down",
+            (message_id,),
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else message_id
+
+    def delete_branch(self, message_id: int) -> None:
+        """Delete a message and everything below it; the chat then shows the newest remaining branch."""
+        try:
+            with self._write() as conn:
+                row = conn.execute(
+                    "SELECT conversation_id, parent_id FROM messages WHERE id = ?", (message_id,)
+                ).fetchone()
+                if row is None:
+                    return
+                conn.execute(
+                    "WITH RECURSIVE doomed(id) AS (SELECT ? UNION ALL"
+                    " SELECT m.id FROM messages m JOIN doomed ON m.parent_id = doomed.id)"
+                    " DELETE FROM messages WHERE id IN (SELECT id FROM doomed)",
+                    (message_id,),
+                )
+                parent = row["parent_id"]
+                leaf = self.newest_leaf(parent) if parent is not None else None
+                if leaf is None:
+                    first = conn.execute(
+                        "SELECT MAX(id) FROM messages WHERE conversation_id = ? AND parent_id IS NULL",
+                        (row["conversation_id"],),
+                    ).fetchone()[0]
+                    leaf = self.newest_leaf(int(first)) if first is not None else None
+                conn.execute(
+                    "UPDATE conversations SET leaf_id = ? WHERE id = ?", (leaf, row["conversation_id"])
+                )
+        except sqlite3.Error:
+            return
 
     def count_messages(self, conversation_id: int) -> int:
         """How many messages a conversation has."""

@@ -46,6 +46,8 @@ class AssistantMessage(Vertical):
     def __init__(self, text: str = "", *, note: str = "") -> None:
         super().__init__(classes="message assistant")
         self.border_title = "assistant"
+        self.message_id: int | None = None
+        """The stored message this shows (None until it is read back from history)."""
         self._note_text = note
         self.text = text
         self.finished = bool(text)

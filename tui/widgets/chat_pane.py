@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.reply_segment import ReplySegment
@@ -21,12 +22,69 @@ class ChatPane(VerticalScroll, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, id="chat.page_down"),
         Binding("home", "scroll_home", "Top", show=False, id="chat.top"),
         Binding("end", "scroll_end", "Bottom", show=False, id="chat.bottom"),
+        Binding("up", "select(-1)", "Previous message", show=False, id="chat.select_previous"),
+        Binding("down", "select(1)", "Next message", show=False, id="chat.select_next"),
+        Binding("left", "act('previous_version')", "‹ Version", id="chat.message_previous_version"),
+        Binding("right", "act('next_version')", "Version ›", id="chat.message_next_version"),
+        Binding("e", "act('edit')", "Edit", id="chat.message_edit"),
+        Binding("r", "act('regenerate')", "Regenerate", id="chat.message_regenerate"),
+        Binding("b", "act('branch')", "Branch here", id="chat.message_branch"),
+        Binding("d", "act('delete')", "Delete branch", id="chat.message_delete"),
+        Binding("c", "act('copy')", "Copy", id="chat.message_copy"),
     ]
 
     _width = 0  # the width replies were last laid out at
 
     class NearTop(Message):
         """The user scrolled to the top: older messages may be loaded above."""
+
+    class Act(Message):
+        """The user asked for ``action`` on the selected ``message`` (edit, regenerate, …)."""
+
+        def __init__(self, action: str, message: Widget) -> None:
+            super().__init__()
+            self.action = action
+            self.message = message
+
+    @property
+    def messages(self) -> list[UserMessage | AssistantMessage]:
+        """The message widgets, top to bottom."""
+        return [child for child in self.children if isinstance(child, UserMessage | AssistantMessage)]
+
+    @property
+    def selected(self) -> UserMessage | AssistantMessage | None:
+        """The message the cursor is on (None when nothing is selected)."""
+        return next((m for m in self.messages if m.has_class("selected")), None)
+
+    def select(self, message: Widget | None) -> None:
+        """Put the cursor on ``message`` (None: no cursor) and bring it into view."""
+        for other in self.messages:
+            other.set_class(other is message, "selected")
+        if message is not None:
+            self.anchor(False)
+            self.scroll_to_widget(message, animate=False)
+
+    def on_focus(self) -> None:
+        """Focusing the pane puts the cursor on the newest message, ready for an action."""
+        if self.selected is None and self.messages:
+            self.select(self.messages[-1])
+
+    def on_blur(self) -> None:
+        self.select(None)
+
+    def action_select(self, step: int) -> None:
+        """Move the cursor to the previous (-1) or next (+1) message."""
+        messages = self.messages
+        if not messages:
+            return
+        current = self.selected
+        index = messages.index(current) + step if current is not None else len(messages) - 1
+        self.select(messages[max(0, min(len(messages) - 1, index))])
+
+    def action_act(self, action: str) -> None:
+        """Ask the screen to do ``action`` on the selected message."""
+        if self.selected is not None:
+            self.post_message(self.Act(action, self.selected))
 
     def on_mount(self) -> None:
         self.anchor()

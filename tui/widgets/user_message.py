@@ -15,10 +15,16 @@ DISPLAY_LIMIT = 20_000
 class UserMessage(Static):
     """One user prompt."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, header: str = "") -> None:
         shown = sanitize(text[:DISPLAY_LIMIT])
         if len(text) > DISPLAY_LIMIT:
             shown += f"\n… ({len(text):,} characters in all; the whole prompt is sent and saved)"
-        super().__init__(Text(shown), classes="message user")
+        content = Text()
+        if header:  # "‹ 2/3 ›": this prompt has other versions (edits)
+            content.append(header + "\n", style="dim")
+        content.append(shown)
+        super().__init__(content, classes="message user")
         self.raw_text = text
+        self.message_id: int | None = None
+        """The stored message this shows (None until it is read back from history)."""
         self.border_title = "you"
