@@ -86,7 +86,7 @@ async def test_regenerate_twice_step_through_versions_edit_and_go_back(tmp_path:
 
 async def test_escape_leaves_editing_and_the_prompt_then_sends_normally(tmp_path: Path) -> None:
     turns = [[*tokens("one"), Done("stop")], [*tokens("two"), Done("stop")]]
-    app, backend = scripted_app(turns, settings=AppSettings(db_path=tmp_path / "h.sqlite3"))
+    app, _ = scripted_app(turns, settings=AppSettings(db_path=tmp_path / "h.sqlite3"))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot)
         await pilot.press(*"hello", "enter")
