@@ -380,6 +380,13 @@ class ChatSession:
         self.new()
         return True
 
+    def apply_settings(self, system: str | None, params: GenerationParams) -> None:
+        """This chat's next replies use ``system`` and ``params``; a saved chat keeps them."""
+        self.conversation.system = system
+        self.params = params
+        if self.conversation_id is not None:
+            self.store.update_settings(self.conversation_id, system, params.as_dict())
+
     def rename(self, conversation_id: int, title: str) -> None:
         """Give a saved conversation a new title."""
         self.store.rename(conversation_id, title)

@@ -33,12 +33,14 @@ from backends.events import (
 )
 from tui.approval_policy import ApprovalPolicy
 from tui.branch_controller import BranchController
+from tui.chat_settings import ChatSettings
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
 from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
 from tui.screens.approval import ApprovalScreen
 from tui.screens.auto_approve import AutoApproveConfirm
+from tui.screens.chat_settings import ChatSettingsScreen
 from tui.screens.copy_picker import CopyPicker
 from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
@@ -90,6 +92,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+g", "edit_message", "Edit message", show=False, id="chat.edit_message"),
         Binding("f8", "version(-1)", "Previous version", show=False, id="chat.previous_version"),
         Binding("f9", "version(1)", "Next version", show=False, id="chat.next_version"),
+        Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
     ]
 
@@ -463,6 +466,17 @@ class ChatScreen(Screen[None]):
             self.app.copy_text(text, what)
         else:
             self.app.copy_to_clipboard(text)
+
+    def action_chat_settings(self) -> None:
+        """Edit this chat's system prompt and sampling settings (saved with it)."""
+        current = ChatSettings(self.session.conversation.system, self.session.params)
+
+        def saved(result: ChatSettings | None) -> None:
+            if result is not None:
+                self.session.apply_settings(result.system, result.params)
+                self.notify("Chat settings saved: the next reply uses them.", markup=False)
+
+        self.app.push_screen(ChatSettingsScreen(current, self.session.params), saved)
 
     # ----- branches (logic in tui/branch_controller.py) -------------------------------------
     async def action_regenerate(self) -> None:
