@@ -44,6 +44,7 @@ from tui.model_spec import describe
 from tui.screens.approval import ApprovalScreen
 from tui.screens.auto_approve import AutoApproveConfirm
 from tui.screens.chat_settings import ChatSettingsScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.copy_picker import CopyPicker
 from tui.screens.switch_model import SwitchModelScreen
 from tui.session import ChatSession, Submitted, Turn, TurnEnd
@@ -211,6 +212,7 @@ class ChatScreen(Screen[None]):
             self.notify(f"Switched to {message.backend.info.model}; the chat continues there.", markup=False)
         self.status.set_backend(message.backend.info)
         self.status.state = "ready"
+        self.refresh_context()
         if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
             self.status.auto_approve = self.approval_policy.auto
@@ -255,8 +257,42 @@ class ChatScreen(Screen[None]):
             if message.text.strip() and await self.branches.send_edit(message.text):
                 message.prompt.clear()
             return
+        text, prompt = message.text, message.prompt
+        if not text.strip() or self.busy or self.session.backend is None:
+            await self._submit(text, prompt)  # the session says why it cannot be sent, or queues it
+            return
+        needed = self.session.plan_prompt(text)
+        window = self.session.backend.info.context_window
+        if needed is None:
+            self.notify(
+                f"This prompt alone does not fit the model's context ({window} tokens with the reply); "
+                "shorten it or lower the max new tokens (ctrl+t). It is kept in the prompt.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if needed <= self.session.conversation.dropped:
+            await self._submit(text, prompt)
+            return
+        more = needed - self.session.conversation.dropped
+
+        async def answered(drop: bool | None) -> None:
+            if drop:
+                self.session.drop_oldest(needed)
+                await self._submit(text, prompt)
+            else:
+                self.notify("Not sent; your prompt is kept.", markup=False)
+
+        question = (
+            f"The chat no longer fits the model's context ({window} tokens). Leave out the {more} oldest "
+            "message(s) from what is sent? They stay in the history and on screen."
+        )
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    async def _submit(self, text: str, prompt: PromptInput) -> None:
+        """Hand the prompt to the session and draw what it did with it."""
         was_saved = self.session.conversation_id is not None
-        outcome = self.session.submit(message.text)
+        outcome = self.session.submit(text)
         if outcome is Submitted.EMPTY:
             return
         if outcome is Submitted.BUSY:
@@ -267,13 +303,18 @@ class ChatScreen(Screen[None]):
                 "The backend is not available; your prompt is kept.", severity="warning", markup=False
             )
             return
-        message.prompt.clear()
+        prompt.clear()
         self.history.saved(created=not was_saved and self.session.conversation_id is not None)
-        await self.chat_pane.add_user(message.text)
+        await self.chat_pane.add_user(text)
         if outcome is Submitted.QUEUED:
             self.status.state = "waiting for the model to load…"
             return
         await self.start_turn()
+
+    def refresh_context(self) -> None:
+        """Show how full the model's context is (after a reply, a switch, another chat)."""
+        use = self.session.context_use()
+        self.status.context = use.label(self.session.conversation.dropped) if use is not None else ""
 
     async def start_turn(self) -> None:
         """Stream the reply to the session's conversation as it is now."""
@@ -379,6 +420,7 @@ class ChatScreen(Screen[None]):
             await view.view.finish()
             view.view.set_note(f"⚠ {event.message}" + (" (partial reply kept)" if text else ""), error=True)
             self.status.state = "error"
+            self.refresh_context()
             return
         stats = format_usage(event.usage)
         if ended.status == "cancelled":
@@ -396,6 +438,7 @@ class ChatScreen(Screen[None]):
         else:
             view.view.set_note(note)
         self.status.stats = stats
+        self.refresh_context()
 
     # ----- actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
