@@ -60,8 +60,13 @@ def measure(
     if backend is None:
         return None
     window = backend.info.context_window
+    if not messages:
+        return ContextUse(0, window, estimated=False)
     if isinstance(backend, CountsTokens):
-        counted = backend.count_tokens(messages)
+        try:
+            counted = backend.count_tokens(messages)
+        except Exception:  # a template that rejects this conversation: the meter estimates instead
+            counted = None
         if counted is not None:
             return ContextUse(counted, window, estimated=False)
     if measured is not None and measured.messages <= len(messages):

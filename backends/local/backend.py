@@ -213,6 +213,8 @@ class LocalBackend:
         """The prompt's length in tokens, as the chat template renders it; None while a reply is
         being generated (the tokenizer is never used by two threads at once, and the caller, the
         UI thread, must not wait)."""
+        if not messages:
+            return 0
         if not self._lock.acquire(blocking=False):
             return None
         try:

@@ -80,3 +80,4 @@ def test_counts_prompt_tokens_with_its_template_and_knows_its_window(local: Loca
     assert local.count_tokens(messages) == local.encode(messages).shape[-1]
     assert local.info.context_window == local._loaded.model.config.max_position_embeddings
     assert "count-tokens" in local.info.capabilities
+    assert local.count_tokens([]) == 0  # an empty chat (the meter asks before the first prompt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -63,3 +64,16 @@ def test_the_session_plans_drops_and_sends_only_what_fits(tmp_path: Path) -> Non
     assert use is not None and use.label(session.conversation.dropped).endswith("(2 oldest not sent)")
     assert len(store.get_messages(session.conversation_id or 0)) == 6  # nothing left out of history
     store.close()
+
+
+class Refusing(WordCounter):
+    """A tokenizer whose chat template rejects the conversation (as some do for odd role orders)."""
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
+        raise ValueError("Conversation roles must alternate user/assistant")
+
+
+def test_an_empty_chat_is_zero_and_a_failing_count_falls_back_to_an_estimate() -> None:
+    assert measure(Refusing(100), [], None) == ContextUse(0, 100, estimated=False)
+    use = measure(Refusing(100), [say(8)], None)
+    assert use == ContextUse(estimate([say(8)]), 100, estimated=True)
