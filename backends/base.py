@@ -55,3 +55,10 @@ class Approver(Protocol):
 
 def no_progress(_stage: str, _fraction: float | None) -> None:
     """A progress callback that ignores everything."""
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """A backend that can count a conversation's prompt tokens exactly (its own tokenizer)."""
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None: ...

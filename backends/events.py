@@ -60,6 +60,10 @@ class BackendInfo:
     model: str
     device: str = ""
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    """What the UI may offer: stream, cancel, models (a server's list), tools, tools-unisolated,
+    tools-off, count-tokens (``CountsTokens``)."""
+    context_window: int | None = None
+    """How many tokens the model takes, prompt and reply together (None: unknown)."""
 
 
 @dataclass(frozen=True, slots=True)

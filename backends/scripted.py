@@ -96,6 +96,9 @@ class ScriptedBackend:
         self._delay_s = delay_s
         self._lock = threading.Lock()
         self.seen: list[list[ChatMessage]] = []
+        """The messages of every turn asked for, in order (tests check what was sent)."""
+        self.params_seen: list[GenerationParams] = []
+        """The generation settings of every turn asked for, in order."""
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> ScriptedBackend:
@@ -121,6 +124,7 @@ class ScriptedBackend:
         cancel: threading.Event,
     ) -> Iterator[BackendEvent]:
         """Yield the next scripted turn; a turn without a terminal event gets ``Done``."""
+        self.params_seen.append(params)
         for event in self._next_turn(messages):
             if cancel.wait(self._delay_s) if self._delay_s else cancel.is_set():
                 yield Done("cancelled")

@@ -57,6 +57,15 @@ def generate_history(path: Path, messages: int, conversations: int) -> int:
             for i in range(messages)
         ],
     )
+    # Each chat is one branch: every message follows the one before, the last is the leaf.
+    conn.execute(
+        "UPDATE messages SET parent_id = (SELECT MAX(p.id) FROM messages p"
+        " WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)"
+    )
+    conn.execute(
+        "UPDATE conversations SET leaf_id ="
+        " (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = conversations.id)"
+    )
     conn.execute("COMMIT")
     conn.close()
     return long_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from rich.text import Text
@@ -57,10 +57,12 @@ class InternLMApp(App[None]):
         settings: AppSettings,
         backend_factory: BackendFactory | None = None,
         store: HistoryStore | None = None,
+        factory_for: Callable[[AppSettings], BackendFactory] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self._backend_factory = backend_factory or default_factory(settings)
+        self._factory_for = factory_for or default_factory
         self.store = store if store is not None else open_store(settings.db_path)
         self._theme_catalog = load_catalog()
         self._current_theme = DEFAULT_THEME
@@ -102,7 +104,7 @@ class InternLMApp(App[None]):
         )
 
     def get_default_screen(self) -> Screen[None]:
-        return ChatScreen(self.settings, self._backend_factory, self.store)
+        return ChatScreen(self.settings, self._backend_factory, self.store, self._factory_for)
 
     def on_mount(self) -> None:
         self._current_theme = self.theme = self.starting_theme()

@@ -84,6 +84,7 @@ class HistoryController:
         self._stored = []
         self._window_start = 0
         self.refresh()
+        self.screen.refresh_context()
 
     # ----- opening -------------------------------------------------------------------------
     async def open(
@@ -137,6 +138,7 @@ class HistoryController:
                     )
         widgets = [widget_for(m, versions.get(m.id)) for m in stored[start:]]
         await pane.mount_all(widgets)
+        screen.refresh_context()
         if target_index is not None:
             target = widgets[target_index - start]
             pane.anchor(False)

@@ -26,6 +26,7 @@ from backends.events import (
     ToolCall,
     ToolResult,
 )
+from tui.context_meter import ContextUse, Measured, measure, oldest_to_drop
 from tui.conversation import Conversation
 from tui.credentials import without_credentials
 from tui.recorder import ChatRecorder, params_from_dict
@@ -109,6 +110,8 @@ class ChatSession:
         self.turn: Turn | None = None
         self.queued = False
         """A prompt was saved before the backend was ready; its reply starts on ``backend_ready``."""
+        self.measured: Measured | None = None
+        """The server's own token count after the last reply (see ``tui.context_meter``)."""
         self._turn_counter = 0
 
     # ----- state -------------------------------------------------------------------------
@@ -207,6 +210,10 @@ class ChatSession:
         self.turn = None
         if turn.text:  # a lone surrogate in a reply is not sent back to the model
             self.conversation.add(ChatMessage("assistant", storable(turn.text)))
+        usage = event.usage if isinstance(event, Done) else None
+        if usage is not None and usage.prompt_tokens:
+            sent = len(self.conversation.for_backend())
+            self.measured = Measured(sent, usage.prompt_tokens + usage.completion_tokens)
         status: ReplyStatus
         if isinstance(event, Error):
             status = "error"
@@ -239,11 +246,34 @@ class ChatSession:
         if backend is not None:
             backend.close()
 
+    # ----- context -----------------------------------------------------------------------
+    def context_use(self) -> ContextUse | None:
+        """How many tokens the conversation takes now, and the model's window."""
+        return measure(self.backend, self.conversation.for_backend(), self.measured)
+
+    def plan_prompt(self, text: str) -> int | None:
+        """How many of the oldest messages must be left out for ``text`` and its reply to fit the
+        model's context (the number already left out when it fits); None if it cannot fit at all."""
+        conversation = self.conversation
+        system = [ChatMessage("system", conversation.system)] if conversation.system else []
+        kept = [*conversation.messages[conversation.dropped :], ChatMessage("user", text)]
+        reply = self.params.max_new_tokens or 512
+        more = oldest_to_drop(
+            self.backend, system, kept, reply, self.measured if not conversation.dropped else None
+        )
+        return None if more is None else conversation.dropped + more
+
+    def drop_oldest(self, count: int) -> None:
+        """Leave the ``count`` oldest messages out of what is sent (the user agreed; history keeps them)."""
+        self.conversation.dropped = count
+        self.measured = None
+
     # ----- chats -------------------------------------------------------------------------
     def new(self) -> None:
         """An empty conversation with the launch settings (a streaming reply is interrupted)."""
         self._drop_turn()
         self.conversation = Conversation(system=self.settings.system)
+        self.measured = None
         self.recorder = ChatRecorder(self.store)
         self.params = self.settings.params
         self.queued = False
@@ -361,6 +391,7 @@ class ChatSession:
     def _load_path(self, conversation_id: int, system: str | None) -> list[StoredMessage]:
         """Read the current branch back and make it the conversation the backend sees."""
         stored = self.store.get_path(conversation_id)
+        self.measured = None
         self.conversation = Conversation(
             system=system if system is not None else self.settings.system,
             messages=[
@@ -379,6 +410,13 @@ class ChatSession:
             return False
         self.new()
         return True
+
+    def apply_settings(self, system: str | None, params: GenerationParams) -> None:
+        """This chat's next replies use ``system`` and ``params``; a saved chat keeps them."""
+        self.conversation.system = system
+        self.params = params
+        if self.conversation_id is not None:
+            self.store.update_settings(self.conversation_id, system, params.as_dict())
 
     def rename(self, conversation_id: int, title: str) -> None:
         """Give a saved conversation a new title."""

@@ -159,6 +159,16 @@ def _cancel_criteria(cancel: threading.Event) -> Any:
     return CancelCriteria()
 
 
+def _context_window(loaded: LoadedModel) -> int | None:
+    """The model's context length from its config (the tokenizer's limit is often a placeholder)."""
+    config = loaded.model.config
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and 0 < value < 10_000_000:
+            return value
+    return None
+
+
 class LocalBackend:
     """Generates with a transformers model in this process; one turn at a time."""
 
@@ -171,7 +181,8 @@ class LocalBackend:
             name="local",
             model=loaded.source.label,
             device=loaded.device,
-            capabilities=frozenset({"stream", "cancel"}),
+            capabilities=frozenset({"stream", "cancel", "count-tokens"}),
+            context_window=_context_window(loaded),
         )
 
     @classmethod
@@ -197,6 +208,23 @@ class LocalBackend:
         )
         ids: torch.Tensor = encoded["input_ids"]
         return ids.to(self._loaded.model.device)
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
+        """The prompt's length in tokens, as the chat template renders it; None while a reply is
+        being generated (the tokenizer is never used by two threads at once, and the caller, the
+        UI thread, must not wait)."""
+        if not messages:
+            return 0
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            payload = [{"role": m.role, "content": m.content} for m in messages]
+            encoded = self._loaded.tokenizer.apply_chat_template(
+                payload, add_generation_prompt=True, tokenize=True, return_dict=True
+            )
+            return len(encoded["input_ids"])
+        finally:
+            self._lock.release()
 
     def generation_kwargs(self, params: GenerationParams) -> dict[str, Any]:
         """Map our parameters onto ``generate`` arguments; ``None`` keeps the model default."""

@@ -87,18 +87,31 @@ def _json_body(body: dict[str, Any]) -> bytes:
         return json.dumps(body, allow_nan=False).encode("ascii")
 
 
+def _window_of(card: dict[str, Any]) -> int | None:
+    """A model card's context length, if it is a sane positive integer."""
+    value = card.get("max_model_len")
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 100_000_000 else None
+    )
+
+
 class RemoteBackend:
     """Streams chat (and raw-prompt) completions from an OpenAI-compatible server."""
 
-    def __init__(self, options: RemoteOptions, model: str, client: httpx.Client) -> None:
+    def __init__(
+        self, options: RemoteOptions, model: str, client: httpx.Client, windows: dict[str, int] | None = None
+    ) -> None:
         self._options = options
         self._client = client
         self.model = model
+        self._windows = windows or {}
+        """Context length per model, where ``/v1/models`` says (vLLM's and lmdeploy's ``max_model_len``)."""
         self.info = BackendInfo(
             name="remote",
             model=model,
             device=display_url(options.base_url),
             capabilities=frozenset({"stream", "cancel", "models", "complete"}),
+            context_window=self._windows.get(model),
         )
 
     # ----- connecting and models -------------------------------------------------------------
@@ -109,10 +122,11 @@ class RemoteBackend:
         client = make_client(remote)
         progress(f"Contacting {display_url(remote.base_url)}…", None)
         try:
-            models = cls._fetch_models(client, remote)
+            cards = cls._fetch_cards(client, remote)
         except BackendLoadError:
             client.close()
             raise
+        models = [name for name, _window in cards]
         model = options.model
         if model is None:
             if not models:
@@ -122,10 +136,12 @@ class RemoteBackend:
         elif models and model not in models:
             client.close()
             raise BackendLoadError(f"the server has no model {model!r}; it serves: {', '.join(models[:8])}")
-        return cls(remote, model, client)
+        windows = {name: window for name, window in cards if window is not None}
+        return cls(remote, model, client, windows)
 
     @staticmethod
-    def _fetch_models(client: httpx.Client, remote: RemoteOptions) -> list[str]:
+    def _fetch_cards(client: httpx.Client, remote: RemoteOptions) -> list[tuple[str, int | None]]:
+        """Each listed model with its context length where the server gives one."""
         try:
             response = client.get("models")
         except httpx.TransportError as exc:
@@ -144,18 +160,24 @@ class RemoteBackend:
             return []  # some servers do not implement /models; a chat request will tell
         try:
             data = response.json().get("data", [])
-            return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
+            return [
+                (str(item["id"]), _window_of(item))
+                for item in data
+                if isinstance(item, dict) and "id" in item
+            ]
         except (ValueError, AttributeError, TypeError):
             return []
 
     def list_models(self) -> list[str]:
         """The models the server offers now; raises ``BackendLoadError`` if it cannot be reached."""
-        return self._fetch_models(self._client, self._options)
+        cards = self._fetch_cards(self._client, self._options)
+        self._windows.update({name: window for name, window in cards if window is not None})
+        return [name for name, _window in cards]
 
     def use_model(self, model: str) -> None:
         """Send the next requests to ``model`` (one of ``list_models()``)."""
         self.model = model
-        self.info = replace(self.info, model=model)
+        self.info = replace(self.info, model=model, context_window=self._windows.get(model))
 
     # ----- requests --------------------------------------------------------------------------
     def _common_body(self, params: GenerationParams, stop: Sequence[str] = ()) -> dict[str, Any]:

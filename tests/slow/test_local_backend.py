@@ -73,3 +73,11 @@ def test_no_stream_yields_one_delta(local: LocalBackend) -> None:
     events = collect(local, params=GenerationParams(max_new_tokens=12, temperature=0, stream=False))
     deltas = [e for e in events if isinstance(e, TokenDelta)]
     assert len(deltas) == 1 and deltas[0].text.strip()
+
+
+def test_counts_prompt_tokens_with_its_template_and_knows_its_window(local: LocalBackend) -> None:
+    messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "What is the capital of France?")]
+    assert local.count_tokens(messages) == local.encode(messages).shape[-1]
+    assert local.info.context_window == local._loaded.model.config.max_position_embeddings
+    assert "count-tokens" in local.info.capabilities
+    assert local.count_tokens([]) == 0  # an empty chat (the meter asks before the first prompt)

@@ -354,3 +354,28 @@ def test_branches_grow_from_the_leaf_and_deleting_one_shows_the_newest_left(tmp_
     store.delete_branch(q)
     assert [m.content for m in store.get_path(cid)] == ["q edited"]
     store.close()
+
+
+def test_json_export_holds_every_branch_with_parent_ids_and_markdown_the_current_one(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "h.sqlite3")
+    cid = store.create_conversation("tree", system="be brief")
+    assert cid is not None
+    q = store.add_message(cid, "user", "question")
+    old = store.add_message(cid, "assistant", "old answer")
+    store.set_leaf(cid, q)
+    new = store.add_message(cid, "assistant", "new answer")
+    data = to_openai(store, cid)
+    assert [(m["role"], m["content"]) for m in data["messages"]] == [
+        ("system", "be brief"),
+        ("user", "question"),
+        ("assistant", "new answer"),
+    ]
+    assert data["current_leaf_id"] == new
+    assert [(m["id"], m["parent_id"], m["content"], m["current"]) for m in data["tree"]] == [
+        (q, None, "question", True),
+        (old, q, "old answer", False),
+        (new, q, "new answer", True),
+    ]
+    markdown = export(store, cid, "md")
+    assert "new answer" in markdown and "old answer" not in markdown
+    store.close()

@@ -8,7 +8,8 @@ event to the session, which drops a superseded turn's events, and draw what it a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
 
@@ -31,15 +32,21 @@ from backends.events import (
     ToolCall,
     ToolResult,
 )
+from backends.options import BackendOptions
 from tui.approval_policy import ApprovalPolicy
 from tui.branch_controller import BranchController
+from tui.chat_settings import ChatSettings
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
 from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
+from tui.model_spec import describe
 from tui.screens.approval import ApprovalScreen
 from tui.screens.auto_approve import AutoApproveConfirm
+from tui.screens.chat_settings import ChatSettingsScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.copy_picker import CopyPicker
+from tui.screens.switch_model import SwitchModelScreen
 from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore
@@ -90,13 +97,21 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+g", "edit_message", "Edit message", show=False, id="chat.edit_message"),
         Binding("f8", "version(-1)", "Previous version", show=False, id="chat.previous_version"),
         Binding("f9", "version(1)", "Next version", show=False, id="chat.next_version"),
+        Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
+        Binding("f6", "switch_model", "Switch model", show=False, priority=True, id="chat.switch_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
     ]
 
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
     """Actions with no key of their own (``InternLMApp.get_system_commands`` lists them)."""
 
-    def __init__(self, settings: AppSettings, backend_factory: BackendFactory, store: HistoryStore) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        backend_factory: BackendFactory,
+        store: HistoryStore,
+        factory_for: Callable[[AppSettings], BackendFactory] | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.session = ChatSession(settings, store)
@@ -104,6 +119,10 @@ class ChatScreen(Screen[None]):
         self.history = HistoryController(self, self.session)
         self.branches = BranchController(self, self.session)
         self._backend_factory = backend_factory
+        self._factory_for = factory_for
+        """Makes the factory of another backend (switching model mid-chat); None: no switching."""
+        self._switching: AppSettings | None = None
+        """The settings being loaded by a switch (the current backend stays until it is ready)."""
         self._view: TurnView | None = None
         self.approval_policy = ApprovalPolicy.from_settings(settings)
 
@@ -159,12 +178,12 @@ class ChatScreen(Screen[None]):
 
     # ----- loading -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load_backend(self) -> None:
+    def _load_backend(self, factory: BackendFactory | None = None) -> None:
         def progress(stage: str, fraction: float | None) -> None:
             self.post_message(LoadProgress(stage, fraction))
 
         try:
-            backend = self._backend_factory(progress)
+            backend = (factory or self._backend_factory)(progress)
         except (BackendConfigError, BackendLoadError) as exc:
             self.post_message(BackendFailed(str(exc)))
             return
@@ -182,10 +201,18 @@ class ChatScreen(Screen[None]):
             panel.set_stage(message.stage, message.fraction)
 
     async def on_backend_ready(self, message: BackendReady) -> None:
+        previous = self.session.backend
         start_queued = self.session.backend_ready(message.backend)
         await self.query(LoadingPanel).remove()
+        if self._switching is not None:
+            self.settings = self.session.settings = self._switching
+            self._switching = None
+            if previous is not None and previous is not message.backend:
+                previous.close()
+            self.notify(f"Switched to {message.backend.info.model}; the chat continues there.", markup=False)
         self.status.set_backend(message.backend.info)
         self.status.state = "ready"
+        self.refresh_context()
         if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
             self.status.auto_approve = self.approval_policy.auto
@@ -210,7 +237,13 @@ class ChatScreen(Screen[None]):
         if start_queued:
             await self.start_turn()
 
-    def on_backend_failed(self, message: BackendFailed) -> None:
+    async def on_backend_failed(self, message: BackendFailed) -> None:
+        if self._switching is not None:  # the backend in use stays
+            self._switching = None
+            await self.query(LoadingPanel).remove()
+            self.status.state = "ready" if self.session.backend is not None else "backend unavailable"
+            self.notify(message.message, title="Could not switch", severity="error", markup=False)
+            return
         self.session.backend_failed(message.message)
         for panel in self.query(LoadingPanel):
             panel.show_error(message.message + " — fix the flags and restart (ctrl+q quits)")
@@ -224,8 +257,42 @@ class ChatScreen(Screen[None]):
             if message.text.strip() and await self.branches.send_edit(message.text):
                 message.prompt.clear()
             return
+        text, prompt = message.text, message.prompt
+        if not text.strip() or self.busy or self.session.backend is None:
+            await self._submit(text, prompt)  # the session says why it cannot be sent, or queues it
+            return
+        needed = self.session.plan_prompt(text)
+        window = self.session.backend.info.context_window
+        if needed is None:
+            self.notify(
+                f"This prompt alone does not fit the model's context ({window} tokens with the reply); "
+                "shorten it or lower the max new tokens (ctrl+t). It is kept in the prompt.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if needed <= self.session.conversation.dropped:
+            await self._submit(text, prompt)
+            return
+        more = needed - self.session.conversation.dropped
+
+        async def answered(drop: bool | None) -> None:
+            if drop:
+                self.session.drop_oldest(needed)
+                await self._submit(text, prompt)
+            else:
+                self.notify("Not sent; your prompt is kept.", markup=False)
+
+        question = (
+            f"The chat no longer fits the model's context ({window} tokens). Leave out the {more} oldest "
+            "message(s) from what is sent? They stay in the history and on screen."
+        )
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    async def _submit(self, text: str, prompt: PromptInput) -> None:
+        """Hand the prompt to the session and draw what it did with it."""
         was_saved = self.session.conversation_id is not None
-        outcome = self.session.submit(message.text)
+        outcome = self.session.submit(text)
         if outcome is Submitted.EMPTY:
             return
         if outcome is Submitted.BUSY:
@@ -236,13 +303,18 @@ class ChatScreen(Screen[None]):
                 "The backend is not available; your prompt is kept.", severity="warning", markup=False
             )
             return
-        message.prompt.clear()
+        prompt.clear()
         self.history.saved(created=not was_saved and self.session.conversation_id is not None)
-        await self.chat_pane.add_user(message.text)
+        await self.chat_pane.add_user(text)
         if outcome is Submitted.QUEUED:
             self.status.state = "waiting for the model to load…"
             return
         await self.start_turn()
+
+    def refresh_context(self) -> None:
+        """Show how full the model's context is (after a reply, a switch, another chat)."""
+        use = self.session.context_use()
+        self.status.context = use.label(self.session.conversation.dropped) if use is not None else ""
 
     async def start_turn(self) -> None:
         """Stream the reply to the session's conversation as it is now."""
@@ -348,6 +420,7 @@ class ChatScreen(Screen[None]):
             await view.view.finish()
             view.view.set_note(f"⚠ {event.message}" + (" (partial reply kept)" if text else ""), error=True)
             self.status.state = "error"
+            self.refresh_context()
             return
         stats = format_usage(event.usage)
         if ended.status == "cancelled":
@@ -365,6 +438,7 @@ class ChatScreen(Screen[None]):
         else:
             view.view.set_note(note)
         self.status.stats = stats
+        self.refresh_context()
 
     # ----- actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -463,6 +537,39 @@ class ChatScreen(Screen[None]):
             self.app.copy_text(text, what)
         else:
             self.app.copy_to_clipboard(text)
+
+    def action_switch_model(self) -> None:
+        """Continue this chat on another model or backend (local, a server, the agent)."""
+        if self._factory_for is None or self._switching is not None:
+            self.notify("Switching is not available now.", markup=False)
+            return
+        if self.busy:
+            self.notify("A reply is still streaming — Esc stops it, then switch.", markup=False)
+            return
+        info = self.session.backend.info if self.session.backend is not None else None
+        label = f"{info.name} · {info.model}" if info is not None else describe(self.settings.backend)
+        factory_for = self._factory_for
+
+        async def chosen(options: BackendOptions | None) -> None:
+            if options is None or self.busy:
+                return
+            self._switching = replace(self.settings, backend=options)
+            await self.chat_pane.mount(LoadingPanel(f"Switching to {describe(options)}", id="loading"))
+            self.status.state = "loading…"
+            self._load_backend(factory_for(self._switching))
+
+        self.app.push_screen(SwitchModelScreen(self.settings.backend, label), chosen)
+
+    def action_chat_settings(self) -> None:
+        """Edit this chat's system prompt and sampling settings (saved with it)."""
+        current = ChatSettings(self.session.conversation.system, self.session.params)
+
+        def saved(result: ChatSettings | None) -> None:
+            if result is not None:
+                self.session.apply_settings(result.system, result.params)
+                self.notify("Chat settings saved: the next reply uses them.", markup=False)
+
+        self.app.push_screen(ChatSettingsScreen(current, self.session.params), saved)
 
     # ----- branches (logic in tui/branch_controller.py) -------------------------------------
     async def action_regenerate(self) -> None:

@@ -1,7 +1,9 @@
 """Export one conversation as Markdown or as JSON in the OpenAI messages format.
 
-Both include the system prompt, every message, agent tool calls with their results, and the
-per-reply figures (status, tokens, TTFT, tokens/s). Text is exported raw, as stored.
+Both include the system prompt, the messages of the branch being shown, agent tool calls with
+their results, and the per-reply figures (status, tokens, TTFT, tokens/s). The JSON also holds
+``tree``: every message of every branch with its id and parent id, those of the shown branch
+marked ``current``, so no version is lost. Text is exported raw, as stored.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     if conversation.system:
         messages.append({"role": "system", "content": conversation.system})
-    for message in store.get_messages(conversation_id):
+    path = store.get_path(conversation_id)
+    for message in path:
         tools = store.tool_events(message.id) if message.role == "assistant" else []
         if tools:
             messages.append(
@@ -68,7 +71,20 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
         item: dict[str, Any] = {"role": message.role, "content": message.content}
         if message.role == "assistant":
             item["x_stats"] = _stats(message)
+        item["x_id"], item["x_parent_id"] = message.id, message.parent_id
         messages.append(item)
+    on_path = {m.id for m in path}
+    tree = [
+        {
+            "id": m.id,
+            "parent_id": m.parent_id,
+            "role": m.role,
+            "content": m.content,
+            "current": m.id in on_path,
+            **({"x_stats": _stats(m)} if m.role == "assistant" else {}),
+        }
+        for m in store.get_messages(conversation_id)
+    ]
     return {
         "id": conversation.id,
         "title": conversation.title,
@@ -78,6 +94,8 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
         "params": conversation.params,
         "backend_options": conversation.options,
         "messages": messages,
+        "current_leaf_id": conversation.leaf_id,
+        "tree": tree,
     }
 
 

@@ -362,6 +362,13 @@ class HistoryStore:
             (title, now, now, backend, model, system, json.dumps(params or {}), json.dumps(options or {})),
         )
 
+    def update_settings(self, conversation_id: int, system: str | None, params: dict[str, Any]) -> None:
+        """Save a chat's own system prompt and generation settings (its next replies use them)."""
+        self._try_write(
+            "UPDATE conversations SET system = ?, params_json = ? WHERE id = ?",
+            _safe((system, json.dumps(params), conversation_id)),
+        )
+
     def rename(self, conversation_id: int, title: str) -> None:
         """Change a conversation's title."""
         self._try_write("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))

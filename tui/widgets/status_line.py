@@ -35,6 +35,8 @@ class StatusLine(Static):
     state: reactive[str] = reactive("starting")
     stats: reactive[str] = reactive("")
     alert: reactive[str] = reactive("")
+    context: reactive[str] = reactive("")
+    """The context meter: ``ctx 1.2k/8.2k`` (see ``tui.context_meter``)."""
     auto_approve: reactive[bool] = reactive(False)
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -65,15 +67,17 @@ class StatusLine(Static):
     def watch_alert(self) -> None:
         self.refresh_line()
 
+    def watch_context(self) -> None:
+        self.refresh_line()
+
     def watch_auto_approve(self) -> None:
         self.set_class(self.auto_approve, "-auto-approve")
         self.refresh_line()
 
     def refresh_line(self) -> None:
         """Redraw from the current parts: sanitised plain text (model names come from a server)."""
-        parts = [
-            part for part in (self.marker, self.alert, self.backend_label, self.state, self.stats) if part
-        ]
+        shown = (self.marker, self.alert, self.backend_label, self.state, self.stats, self.context)
+        parts = [part for part in shown if part]
         line = Text(sanitize(" │ ".join(parts)).replace("\n", " "))
         if self.auto_approve:
             line = Text.assemble((AUTO_APPROVE_MARKER, "bold"), " │ " if parts else "", line)
