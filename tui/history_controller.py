@@ -7,6 +7,7 @@ the sidebar fitted to the terminal width. Only the screen's message handlers cal
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from backends.events import ChatMessage
@@ -18,7 +19,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.rename import RenameScreen
 from tui.settings import AppSettings
 from tui.store.export import export
-from tui.store.store import StoredMessage
+from tui.store.store import HistoryStore, StoredMessage
 from tui.widgets.history_sidebar import HistorySidebar
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.trace_panel import TracePanel
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
 
 WINDOW = 20
 """How many stored messages are mounted when a conversation opens, and per older batch."""
+
+READ_WAIT_S = 0.05
+"""How long a sidebar read waits for this process's queued writes before showing what is
+saved; when another instance holds the lock longer, the store's ``on_change`` reloads it."""
+
+EXPORT_WAIT_S = 10.0
+"""How long an export (off the UI thread) waits for queued writes to be saved."""
 
 
 class HistoryController:
@@ -50,6 +58,13 @@ class HistoryController:
         store = screen.store
         if store is None:
             return
+        store.read_wait_s = READ_WAIT_S
+        loop = asyncio.get_running_loop()
+
+        def changed() -> None:  # on the writer thread: hand over to the UI's loop, never wait
+            loop.call_soon_threadsafe(self._store_changed)
+
+        store.on_change = changed
         if store.notice:
             screen.notify(store.notice, title="History", severity="warning", timeout=15, markup=False)
         self.check_warning()
@@ -71,10 +86,20 @@ class HistoryController:
             screen.status.alert = "⚠ history not saved"
             screen.notify(warning, title="History", severity="warning", timeout=15, markup=False)
 
+    def _store_changed(self) -> None:
+        """Queued writes were saved after a read went ahead without them, or one failed."""
+        if self.screen.is_attached and self.screen.store is not None:
+            self.refresh()
+            self.check_warning()
+
     def refresh(self) -> None:
-        """Reload the sidebar from the store."""
-        if self.screen.store is not None:
-            self.sidebar.load(self.screen.store, self.screen.conversation.conversation_id)
+        """Reload the sidebar from the store (learning the new chat's id once it is saved)."""
+        screen = self.screen
+        if screen.store is None:
+            return
+        if screen.conversation.conversation_id is None and screen.recorder is not None:
+            screen.conversation.conversation_id = screen.recorder.conversation_id
+        self.sidebar.load(screen.store, screen.conversation.conversation_id)
 
     def reset(self) -> None:
         """A new chat: forget the opened conversation."""
@@ -189,7 +214,7 @@ class HistoryController:
 
         def renamed(new_title: str | None) -> None:
             if new_title and self.screen.store is not None:
-                self.screen.store.rename(conversation_id, new_title)
+                self.screen.store.submit_rename(conversation_id, new_title)
                 self.refresh()
 
         self.screen.app.push_screen(RenameScreen(title), renamed)
@@ -199,7 +224,7 @@ class HistoryController:
 
         async def confirmed(yes: bool | None) -> None:
             if yes and self.screen.store is not None:
-                self.screen.store.delete(conversation_id)
+                self.screen.store.submit_delete(conversation_id)
                 if conversation_id == self.screen.conversation.conversation_id:
                     await self.screen.action_new_chat()
                 self.refresh()
@@ -207,16 +232,30 @@ class HistoryController:
         self.screen.app.push_screen(ConfirmScreen(f"Delete “{title}”? This cannot be undone."), confirmed)
 
     def export(self) -> None:
-        """Write the current chat as Markdown and JSON (OpenAI messages) and show the paths."""
+        """Write the current chat as Markdown and JSON (OpenAI messages) and show the paths.
+
+        The files are written off the UI thread, after the queued writes are saved.
+        """
         screen = self.screen
         conversation_id = screen.conversation.conversation_id
         if screen.store is None or conversation_id is None:
             screen.notify("Nothing to export yet: send a prompt first.", markup=False)
             return
+        screen.run_worker(self._export(screen.store, conversation_id), group="export")
+
+    async def _export(self, store: HistoryStore, conversation_id: int) -> None:
+        screen = self.screen
+        if not await asyncio.to_thread(store.flush, EXPORT_WAIT_S):
+            screen.notify(
+                "History is locked by another instance; the newest messages may be missing from the export.",
+                severity="warning",
+                markup=False,
+            )
         written = []
         for fmt, path in export_paths(conversation_id):
             try:
-                path.write_text(export(screen.store, conversation_id, fmt), encoding="utf-8")
+                text = await asyncio.to_thread(export, store, conversation_id, fmt)
+                await asyncio.to_thread(path.write_text, text, encoding="utf-8")
                 written.append(str(path))
             except OSError as exc:
                 screen.notify(f"Could not write {path}: {exc.strerror}", severity="error", markup=False)

@@ -70,5 +70,25 @@ ALTER TABLE conversations ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}';
 """How the backend was launched (backend name, model as given, server URL), so that
 ``--resume`` continues a conversation with the same backend."""
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+V4 = """
+CREATE VIRTUAL TABLE messages_trigram USING fts5(
+    content, content='messages', content_rowid='id', tokenize='trigram'
+);
+INSERT INTO messages_trigram(messages_trigram) VALUES ('rebuild');
+CREATE TRIGGER messages_trigram_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_trigram(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_trigram_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_trigram(messages_trigram, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_trigram_au AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_trigram(messages_trigram, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_trigram(rowid, content) VALUES (new.id, new.content);
+END;
+"""
+"""A second full-text index with the ``trigram`` tokenizer (SQLite >= 3.34): any substring of
+three or more characters is found, in any script; ``unicode61`` (which keeps a run of Chinese
+characters as one token) stays for word-prefix search of short words such as "AI"."""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 LATEST_VERSION = len(MIGRATIONS)
