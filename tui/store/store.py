@@ -350,7 +350,11 @@ class HistoryStore:
             yield self._conn
 
     def _submit_write(
-        self, sql: str, args: tuple[Any, ...], refs: tuple[RowRef, ...] = ()
+        self,
+        sql: str,
+        args: tuple[Any, ...],
+        refs: tuple[RowRef, ...] = (),
+        replaces: tuple[str, int] | None = None,
     ) -> Future[int | None]:
         """Queue one statement; ``refs`` are ids it needs (it is skipped if one was never written).
 
@@ -366,7 +370,7 @@ class HistoryStore:
             cursor = conn.execute(sql, tuple(next(resolved) if a is _REF else a for a in args))
             return cursor.lastrowid
 
-        return self._writer.submit(operation)
+        return self._writer.submit(operation, replaces=replaces)
 
     def peek(self, ref: RowRef) -> int | None:
         """The id behind ``ref``, waiting for it like a read (None if it is not written yet)."""
@@ -558,8 +562,13 @@ class HistoryStore:
             done: Future[int | None] = Future()
             done.set_result(None)
             return done
+        # A save of the text alone supersedes an earlier one of the same row still waiting.
+        text_only = sets == ["content = ?"]
         return self._submit_write(
-            f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", (*args, _REF), (message,)
+            f"UPDATE messages SET {', '.join(sets)} WHERE id = ?",
+            (*args, _REF),
+            (message,),
+            replaces=("content", message if isinstance(message, int) else id(message)) if text_only else None,
         )
 
     def update_message(

@@ -15,7 +15,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
@@ -68,7 +68,7 @@ class WriteQueue:
         self._shared_lock = shared_lock
         self._on_error = on_error
         self._on_idle = on_idle
-        self._queue: collections.deque[tuple[Operation, Future[Any]]] = collections.deque()
+        self._queue: collections.deque[tuple[Operation, Future[Any], Hashable | None]] = collections.deque()
         self._cond = threading.Condition()
         self._submitted = 0
         self._done = 0
@@ -80,14 +80,25 @@ class WriteQueue:
         self._thread.start()
 
     # ----- the caller's side ---------------------------------------------------------------
-    def submit(self, operation: Callable[[sqlite3.Connection], T]) -> Future[T | None]:
-        """Queue ``operation(conn)``; its future resolves to its result (None if it failed)."""
+    def submit(
+        self, operation: Callable[[sqlite3.Connection], T], *, replaces: Hashable | None = None
+    ) -> Future[T | None]:
+        """Queue ``operation(conn)``; its future resolves to its result (None if it failed).
+
+        With ``replaces``, an operation with the same key waiting last in the queue (not yet
+        started) is replaced instead, so that a long lock does not pile up superseded saves of
+        the same streaming reply; the order of everything else is unchanged.
+        """
         future: Future[T | None] = Future()
         with self._cond:
             if self._closing:
                 future.set_result(None)
                 return future
-            self._queue.append((operation, future))
+            if replaces is not None and len(self._queue) > 1 and self._queue[-1][2] == replaces:
+                _, waiting, _ = self._queue[-1]
+                self._queue[-1] = (operation, waiting, replaces)
+                return waiting
+            self._queue.append((operation, future, replaces))
             self._submitted += 1
             self._cond.notify_all()
         return future
@@ -130,7 +141,7 @@ class WriteQueue:
                 self._cond.wait_for(lambda: bool(self._queue) or self._closing)
                 if not self._queue or self._abandon:
                     break
-                operation, future = self._queue[0]
+                operation, future, _ = self._queue[0]
             result = self._execute(operation)
             with self._cond:
                 self._queue.popleft()
@@ -186,5 +197,5 @@ class WriteQueue:
             self._queue.clear()
             self._done += len(left)
             self._cond.notify_all()
-        for _, future in left:
+        for _, future, _ in left:
             future.set_result(None)
