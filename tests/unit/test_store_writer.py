@@ -128,3 +128,21 @@ def test_saves_of_a_streaming_reply_do_not_pile_up_while_locked(tmp_path: Path) 
         assert store.flush(30)
     (user, reply) = store.get_messages(cid)
     assert (user.content, reply.content, reply.status) == ("go", text + "after the tool", "streaming")
+
+
+def test_reads_do_not_wait_while_the_writer_is_held_up_by_another_instance(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    store = open_store(db)
+    store.read_wait_s = 60.0  # far longer than the test may take: a read that waited would hang
+    with WriteLockHolder(db):
+        pending = store.submit_conversation("queued")
+        seen = threading.Event()
+        while not store._writer.blocked:  # the writer has met the lock
+            seen.wait(0.01)
+        result: list[object] = []
+        reader = threading.Thread(target=lambda: result.append(store.list_conversations()))
+        reader.start()
+        reader.join(30)
+        assert result == [[]] and not pending.done()
+    assert pending.result(30) is not None
+    assert [c.title for c in store.list_conversations()] == ["queued"]

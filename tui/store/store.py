@@ -341,10 +341,17 @@ class HistoryStore:
         if self.on_change is not None:
             self.on_change()
 
+    def _read_wait(self) -> float | None:
+        """``read_wait_s``, or no wait at all while another instance holds the lock (a bounded
+        wait would then only delay the read)."""
+        if self.read_wait_s is not None and self._writer.blocked:
+            return 0.0
+        return self.read_wait_s
+
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         """The read connection, after this process's queued writes (waiting ``read_wait_s``)."""
-        if not self._writer.flush(self.read_wait_s):
+        if not self._writer.flush(self._read_wait()):
             self._writer.notify_when_idle()
         with self._read_lock:
             yield self._conn
@@ -377,7 +384,7 @@ class HistoryStore:
         if isinstance(ref, int):
             return ref
         try:
-            return ref.result(self.read_wait_s)
+            return ref.result(self._read_wait())
         except FutureTimeout:
             self._writer.notify_when_idle()
             return None

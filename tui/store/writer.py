@@ -75,6 +75,8 @@ class WriteQueue:
         self._closing = False
         self._abandon = False
         self._notify = False
+        self.blocked = False
+        """The write in progress has found the database locked by another connection."""
         self._conn: sqlite3.Connection | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -169,12 +171,15 @@ class WriteQueue:
                     conn.execute("BEGIN IMMEDIATE")
                     result = operation(conn)
                     conn.execute("COMMIT")
+                    self.blocked = False
                     return result
                 except sqlite3.Error as exc:
                     _rollback(conn)
                     if not is_busy(exc):
+                        self.blocked = False
                         self._report(exc)
                         return None
+                    self.blocked = True
             with self._cond:
                 if self._abandon:
                     return None
