@@ -64,7 +64,13 @@ class BranchController:
         return outcome is not Submitted.START and outcome is not Submitted.QUEUED
 
     def _unsaved(self) -> bool:
-        """History is off (full or read-only disk): there is no tree to branch in."""
+        """History is off (full or read-only disk) or busy: there is no tree to branch in now."""
+        if not self.session.synced():
+            self.screen.notify(
+                "History is busy (another internlm-tui is writing to it); try again in a moment.",
+                markup=False,
+            )
+            return True
         if self.session.conversation_id is not None and self.session.path:
             return False
         if self.session.store.warning:
@@ -152,6 +158,8 @@ class BranchController:
 
     async def branch_here(self, message_id: int) -> None:
         """The next prompt continues from this reply, as a new branch."""
+        if self._unsaved():
+            return
         if not self.session.branch_from(message_id):
             self.screen.notify("Branching starts from a reply, when none is streaming.", markup=False)
             return
@@ -166,7 +174,7 @@ class BranchController:
         )
 
         async def confirmed(yes: bool | None) -> None:
-            if yes and self.session.delete_branch(message_id):
+            if yes and not self._unsaved() and self.session.delete_branch(message_id):
                 await self.screen.history.redraw()
                 self.screen.history.refresh()
 

@@ -9,6 +9,7 @@ Only the screen's message handlers call it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from tui.exporting import export_paths, write_export
@@ -17,7 +18,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.rename import RenameScreen
 from tui.session import ChatSession
 from tui.store.export import export
-from tui.store.store import StoredMessage
+from tui.store.store import HistoryStore, StoredMessage
 from tui.widgets.history_sidebar import HistorySidebar
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.trace_panel import TracePanel
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
 
 WINDOW = 20
 """How many stored messages are mounted when a conversation opens, and per older batch."""
+
+READ_WAIT_S = 0.05
+"""How long a sidebar read waits for this process's queued writes before showing what is
+saved; when another instance holds the lock longer, the store's ``on_change`` reloads it."""
+
+EXPORT_WAIT_S = 10.0
+"""How long an export (off the UI thread) waits for queued writes to be saved."""
 
 
 class HistoryController:
@@ -48,6 +56,13 @@ class HistoryController:
         screen = self.screen
         self.sidebar.fit_width(screen.size.width)
         store = self.session.store
+        store.read_wait_s = READ_WAIT_S
+        loop = asyncio.get_running_loop()
+
+        def changed() -> None:  # on the writer thread: hand over to the UI's loop, never wait
+            loop.call_soon_threadsafe(self._store_changed)
+
+        store.on_change = changed
         if store.notice:
             screen.notify(store.notice, title="History", severity="warning", timeout=15, markup=False)
         self.check_warning()
@@ -69,8 +84,14 @@ class HistoryController:
             screen.status.alert = "⚠ history not saved"
             screen.notify(warning, title="History", severity="warning", timeout=15, markup=False)
 
+    def _store_changed(self) -> None:
+        """Queued writes were saved after a read went ahead without them, or one failed."""
+        if self.screen.is_attached:
+            self.refresh()
+            self.check_warning()
+
     def refresh(self) -> None:
-        """Reload the sidebar from the store."""
+        """Reload the sidebar from the store (the session learns a new chat's id once it is saved)."""
         self.sidebar.load(self.session.store, self.session.conversation_id)
 
     def saved(self, *, created: bool) -> None:
@@ -226,16 +247,30 @@ class HistoryController:
         self.screen.app.push_screen(ConfirmScreen(f"Delete “{title}”? This cannot be undone."), confirmed)
 
     def export(self) -> None:
-        """Write the current chat as Markdown and JSON (OpenAI messages) and show the paths."""
+        """Write the current chat as Markdown and JSON (OpenAI messages) and show the paths.
+
+        The files are written off the UI thread, after the queued writes are saved.
+        """
         screen = self.screen
         conversation_id = self.session.conversation_id
         if conversation_id is None:
             screen.notify("Nothing to export yet: send a prompt first.", markup=False)
             return
+        screen.run_worker(self._export(self.session.store, conversation_id), group="export")
+
+    async def _export(self, store: HistoryStore, conversation_id: int) -> None:
+        screen = self.screen
+        if not await asyncio.to_thread(store.flush, EXPORT_WAIT_S):
+            screen.notify(
+                "History is locked by another instance; the newest messages may be missing from the export.",
+                severity="warning",
+                markup=False,
+            )
         written = []
         for fmt, path in export_paths(conversation_id):
             try:
-                write_export(path, export(self.session.store, conversation_id, fmt))
+                text = await asyncio.to_thread(export, store, conversation_id, fmt)
+                await asyncio.to_thread(write_export, path, text)
                 written.append(str(path))
             except OSError as exc:
                 screen.notify(f"Could not write {path}: {exc.strerror}", severity="error", markup=False)

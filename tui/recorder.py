@@ -1,29 +1,42 @@
 """Saves the live conversation to the history store as it happens (no Textual import).
 
-The user's prompt is written before the backend is asked, the reply row is created as
-``streaming`` and flushed at most every ``flush_interval_s`` while tokens arrive (so a crash
-loses at most that much), then finalised with its status and figures.
+The user's prompt is queued before the backend is asked, the reply row is created as
+``streaming`` and saved at most every ``flush_interval_s`` while tokens arrive (so a crash
+loses at most that much), then finalised with its status and figures. Every write is queued
+to the store's writer thread and never waited for: the rows' ids are futures the recorder
+keeps and the writer resolves in order, so a locked database never stalls the caller.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from typing import Any
 
 from backends.events import GenerationParams, Usage
-from tui.store.store import HistoryStore, title_from_prompt
+from tui.store.store import HistoryStore, RowRef, title_from_prompt
 
 
-@dataclass
 class ChatRecorder:
     """Writes one conversation's events to ``store``; every method is safe if writes fail."""
 
-    store: HistoryStore
-    conversation_id: int | None = None
-    flush_interval_s: float = 0.5
-    _reply_id: int | None = field(default=None, init=False)
-    _last_flush: float = field(default=0.0, init=False)
+    def __init__(
+        self, store: HistoryStore, conversation_id: int | None = None, flush_interval_s: float = 0.5
+    ) -> None:
+        self.store = store
+        self.flush_interval_s = flush_interval_s
+        self._conversation: RowRef | None = conversation_id
+        self._reply: RowRef | None = None
+        self._last_flush = 0.0
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The conversation's id once written (waits at most the store's ``read_wait_s``).
+
+        None before the first prompt, if history cannot be written, or while another
+        instance keeps the database locked (the store's ``on_change`` fires once it is written).
+        """
+        return None if self._conversation is None else self.store.peek(self._conversation)
 
     def record_user(
         self,
@@ -35,10 +48,10 @@ class ChatRecorder:
         params: dict[str, Any],
         options: dict[str, Any] | None = None,
     ) -> bool:
-        """Save a prompt (creating the conversation on the first one). True if a new one was made."""
+        """Save a prompt (creating the conversation on the first one). True if a new one was begun."""
         created = False
-        if self.conversation_id is None:
-            self.conversation_id = self.store.create_conversation(
+        if self._conversation is None or _failed(self._conversation):
+            self._conversation = self.store.submit_conversation(
                 title_from_prompt(text),
                 backend=backend,
                 model=model,
@@ -46,18 +59,17 @@ class ChatRecorder:
                 params=params,
                 options=options,
             )
-            created = self.conversation_id is not None
-        if self.conversation_id is not None:
-            self.store.add_message(self.conversation_id, "user", text, backend=backend, model=model)
+            created = True
+        self.store.submit_message(self._conversation, "user", text, backend=backend, model=model)
         return created
 
     def begin_reply(self, *, backend: str, model: str, params: dict[str, Any]) -> None:
         """Create the assistant row with status ``streaming``."""
-        self._reply_id = None
+        self._reply = None
         self._last_flush = time.monotonic()
-        if self.conversation_id is not None:
-            self._reply_id = self.store.add_message(
-                self.conversation_id,
+        if self._conversation is not None:
+            self._reply = self.store.submit_message(
+                self._conversation,
                 "assistant",
                 "",
                 status="streaming",
@@ -67,19 +79,19 @@ class ChatRecorder:
             )
 
     def progress(self, text: str) -> None:
-        """Flush the reply so far if the last flush is older than the interval."""
+        """Save the reply so far if the last save is older than the interval."""
         now = time.monotonic()
-        if self._reply_id is not None and now - self._last_flush >= self.flush_interval_s:
+        if self._reply is not None and now - self._last_flush >= self.flush_interval_s:
             self._last_flush = now
-            self.store.update_message(self._reply_id, content=text)
+            self.store.submit_update(self._reply, content=text)
 
     def finish_reply(self, text: str, status: str, usage: Usage | None = None) -> None:
         """Final text, status (done / cancelled / error) and figures."""
-        if self._reply_id is None:
+        if self._reply is None:
             return
         usage = usage or Usage()
-        self.store.update_message(
-            self._reply_id,
+        self.store.submit_update(
+            self._reply,
             content=text,
             status=status,
             ttft_s=usage.ttft_s,
@@ -87,17 +99,22 @@ class ChatRecorder:
             prompt_tokens=usage.prompt_tokens or None,
             completion_tokens=usage.completion_tokens or None,
         )
-        self._reply_id = None
+        self._reply = None
 
     def tool_call(self, call_id: str, name: str, arguments: str) -> None:
         """Save an agent's tool call under the current reply."""
-        if self._reply_id is not None:
-            self.store.add_tool_call(self._reply_id, call_id, name, arguments)
+        if self._reply is not None:
+            self.store.submit_tool_call(self._reply, call_id, name, arguments)
 
     def tool_result(self, call_id: str, output: str, ok: bool, elapsed_s: float | None) -> None:
         """Save a tool's result under the current reply."""
-        if self._reply_id is not None:
-            self.store.set_tool_result(self._reply_id, call_id, output, ok, elapsed_s)
+        if self._reply is not None:
+            self.store.submit_tool_result(self._reply, call_id, output, ok, elapsed_s)
+
+
+def _failed(ref: RowRef) -> bool:
+    """A conversation whose creation finished without an id (history could not be written)."""
+    return isinstance(ref, Future) and ref.done() and ref.result() is None
 
 
 def params_from_dict(stored: dict[str, Any]) -> GenerationParams:

@@ -34,6 +34,9 @@ from tui.sanitize import storable
 from tui.settings import AppSettings
 from tui.store.store import ConversationSummary, HistoryStore, StoredMessage
 
+SYNC_WAIT_S = 2.0
+"""How long a branch action waits for queued history writes before saying history is busy."""
+
 
 class Submitted(enum.Enum):
     """What became of a prompt the user sent."""
@@ -122,7 +125,10 @@ class ChatSession:
 
     @property
     def conversation_id(self) -> int | None:
-        """The stored id of the current chat (None until its first prompt is saved)."""
+        """The stored id of the current chat (None until its first prompt is saved: history
+        writes are queued, so a new chat learns its id when the writer has made the row)."""
+        if self.conversation.conversation_id is None:
+            self.conversation.conversation_id = self.recorder.conversation_id
         return self.conversation.conversation_id
 
     def has_capability(self, name: str) -> bool:
@@ -160,7 +166,6 @@ class ChatSession:
             params=self.params.as_dict(),
             options=launch_options(self.settings),
         )
-        self.conversation.conversation_id = self.recorder.conversation_id
         if self.backend is None:
             self.queued = True
             return Submitted.QUEUED
@@ -288,7 +293,8 @@ class ChatSession:
             return None
         self._drop_turn()
         if at_message is not None and at_message not in {m.id for m in self.store.get_path(conversation_id)}:
-            self.store.set_leaf(conversation_id, self.store.newest_leaf(at_message))
+            self.store.submit_leaf(conversation_id, self.store.newest_leaf(at_message))
+            self.store.flush(SYNC_WAIT_S)
         if restore_params and summary.params:
             self.params = params_from_dict(summary.params)
         self.recorder = ChatRecorder(self.store, conversation_id)
@@ -296,6 +302,11 @@ class ChatSession:
         return OpenedChat(summary, self._load_path(conversation_id, summary.system))
 
     # ----- branches ----------------------------------------------------------------------
+    def synced(self) -> bool:
+        """Whether every history write is saved (they are queued), so the tree can be read as it
+        is; False while another instance keeps the database locked past ``SYNC_WAIT_S``."""
+        return self.store.flush(SYNC_WAIT_S)
+
     @property
     def path(self) -> list[StoredMessage]:
         """The saved messages of the branch being shown (read back: each has its id)."""
@@ -368,7 +379,8 @@ class ChatSession:
         """Delete ``message_id`` and everything below it; the newest remaining branch is shown."""
         if self.busy or self.conversation_id is None or not any(m.id == message_id for m in self.path):
             return False
-        self.store.delete_branch(message_id)
+        self.store.submit_delete_branch(message_id)
+        self.store.flush(SYNC_WAIT_S)
         summary = self.store.get_conversation(self.conversation_id)
         self._load_path(self.conversation_id, summary.system if summary else None)
         return True
@@ -385,7 +397,8 @@ class ChatSession:
     def _show_branch(self, leaf_id: int | None) -> None:
         """Make the branch ending at ``leaf_id`` current (None: before the first prompt)."""
         assert self.conversation_id is not None
-        self.store.set_leaf(self.conversation_id, leaf_id)
+        self.store.submit_leaf(self.conversation_id, leaf_id)
+        self.store.flush(SYNC_WAIT_S)
         self._load_path(self.conversation_id, self.conversation.system)
 
     def _load_path(self, conversation_id: int, system: str | None) -> list[StoredMessage]:
@@ -405,7 +418,7 @@ class ChatSession:
 
     def delete(self, conversation_id: int) -> bool:
         """Delete a saved conversation; True if it was the current one (which is then new)."""
-        self.store.delete(conversation_id)
+        self.store.submit_delete(conversation_id)
         if conversation_id != self.conversation_id:
             return False
         self.new()
@@ -416,11 +429,11 @@ class ChatSession:
         self.conversation.system = system
         self.params = params
         if self.conversation_id is not None:
-            self.store.update_settings(self.conversation_id, system, params.as_dict())
+            self.store.submit_settings(self.conversation_id, system, params.as_dict())
 
     def rename(self, conversation_id: int, title: str) -> None:
         """Give a saved conversation a new title."""
-        self.store.rename(conversation_id, title)
+        self.store.submit_rename(conversation_id, title)
 
     def _drop_turn(self) -> None:
         """Stop a streaming reply and finish it as cancelled before the chat changes under it."""

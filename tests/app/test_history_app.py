@@ -143,7 +143,7 @@ async def test_export_writes_markdown_and_json(tmp_path: Path, monkeypatch) -> N
         screen = await _ready(pilot)
         await _send(pilot, screen, "export me")
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: len(list(tmp_path.glob("internlm-tui-chat-*"))) == 2)
     written = sorted(p.suffix for p in tmp_path.glob("internlm-tui-chat-*"))
     assert written == [".json", ".md"]
     assert "export me" in next(tmp_path.glob("*.md")).read_text()

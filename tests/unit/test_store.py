@@ -56,7 +56,7 @@ def test_migrates_every_earlier_schema_keeping_data(tmp_path: Path, version: int
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_migrates_frozen_fixture_of_each_released_schema(tmp_path: Path, version: int) -> None:
     """Databases exactly as earlier versions wrote them (frozen SQL files, not today's code)."""
     db = tmp_path / "h.sqlite3"

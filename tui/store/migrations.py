@@ -70,6 +70,26 @@ ALTER TABLE conversations ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}';
 """How the backend was launched (backend name, model as given, server URL), so that
 ``--resume`` continues a conversation with the same backend."""
 
+V4 = """
+CREATE VIRTUAL TABLE messages_trigram USING fts5(
+    content, content='messages', content_rowid='id', tokenize='trigram'
+);
+INSERT INTO messages_trigram(messages_trigram) VALUES ('rebuild');
+CREATE TRIGGER messages_trigram_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_trigram(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_trigram_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_trigram(messages_trigram, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_trigram_au AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_trigram(messages_trigram, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_trigram(rowid, content) VALUES (new.id, new.content);
+END;
+"""
+"""A second full-text index with the ``trigram`` tokenizer (SQLite >= 3.34): any substring of
+three or more characters is found, in any script; ``unicode61`` (which keeps a run of Chinese
+characters as one token) stays for word-prefix search of short words such as "AI"."""
+
 TREE = """
 ALTER TABLE messages ADD COLUMN parent_id INTEGER;
 ALTER TABLE conversations ADD COLUMN leaf_id INTEGER;
@@ -85,5 +105,5 @@ CREATE INDEX messages_parent ON messages(conversation_id, parent_id, id);
 """Conversations become trees: each message has a parent (NULL for a first prompt) and the
 conversation remembers its current leaf. A linear chat becomes one path, its messages in order."""
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, TREE)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, TREE)
 LATEST_VERSION = len(MIGRATIONS)
