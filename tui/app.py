@@ -30,6 +30,10 @@ from tui.settings import AppSettings
 from tui.store.store import HistoryStore, open_store
 
 
+SAVE_WAIT_S = 3.0
+"""How long a hang-up or SIGTERM waits for queued history writes before exiting anyway."""
+
+
 def default_factory(settings: AppSettings) -> BackendFactory:
     """The real backend factory for ``settings`` (slow: loads a model or contacts a server)."""
 
@@ -134,9 +138,11 @@ class InternLMApp(App[None]):
         try:
             for screen in self.screen_stack:
                 if isinstance(screen, ChatScreen):
-                    screen.shutdown()  # saves the reply as interrupted (committed before it returns)
-            # Should history writes move to a background thread, flush them here: the watchdog
-            # may end the process as soon as ``saved`` is called.
+                    screen.shutdown()  # queues the reply's save as interrupted
+            # History writes run on the store's writer thread: wait for them (bounded, in case
+            # another instance holds the lock), because the watchdog may end the process as soon
+            # as ``saved`` is called.
+            self.store.flush(SAVE_WAIT_S)
         finally:
             self.exit_guard.saved()
         self.exit(return_code=128 + signum)

@@ -167,6 +167,9 @@ class HistoryController:
             target.add_class("found")
         else:
             pane.anchor()
+            # Once the replies' Markdown is laid out (it changes their height), the view is
+            # anchored again, so the last line (the newest reply's note) is not left below it.
+            screen.call_after_refresh(pane.anchor)
 
     def attach_ids(self) -> None:
         """Give the messages drawn while streaming the ids they were saved with (read back from
