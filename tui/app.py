@@ -29,7 +29,6 @@ from tui.screens.chat import BackendFactory, ChatScreen
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore, open_store
 
-
 SAVE_WAIT_S = 3.0
 """How long a hang-up or SIGTERM waits for queued history writes before exiting anyway."""
 
