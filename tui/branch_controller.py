@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tui.history_view import version_label
+from tui.sanitize import sanitize
 from tui.screens.confirm import ConfirmScreen
 from tui.session import ChatSession, Submitted
 from tui.widgets.assistant_message import AssistantMessage
@@ -31,18 +32,20 @@ class BranchController:
         self.session = session
         self.editing: int | None = None
         """The id of the prompt being edited in the prompt box (None when not editing)."""
+        self._original = ""
+        """That prompt as stored: sent as it was if the box still shows it untouched."""
 
     # ----- choosing the message -------------------------------------------------------------
     def message_id(self, widget: UserMessage | AssistantMessage) -> int | None:
-        """The stored id of a drawn message (read back from history on first use)."""
+        """The stored id of a drawn message: known for a reopened one, else read from the row it
+        was queued as (None while that write waits behind another instance's lock)."""
         if widget.message_id is None:
-            self.screen.history.attach_ids()
+            widget.message_id = self.session.stored_id(widget.row)
         return widget.message_id
 
-    def reply_label(self, reply: AssistantMessage) -> str:
+    def reply_label(self, reply: AssistantMessage, model: str) -> str:
         """``‹ 3/3 › · model`` for a reply that just finished: which version it is, who wrote it."""
         label = version_label(self.session.versions().get(self.message_id(reply) or -1))
-        model = self.session.backend.info.model if self.session.backend is not None else ""
         return " · ".join(part for part in (label, model) if part)
 
     def _target(self, role: str) -> int | None:
@@ -61,10 +64,17 @@ class BranchController:
             self.screen.notify("The backend is not available.", severity="warning", markup=False)
         elif outcome is Submitted.EMPTY:
             self.screen.notify(f"Nothing to {what} yet.", markup=False)
+        elif outcome is Submitted.HISTORY:
+            self.screen.notify(
+                "History could not record the new branch, so nothing was sent; try again.", markup=False
+            )
         return outcome is not Submitted.START and outcome is not Submitted.QUEUED
 
     def _unsaved(self) -> bool:
         """History is off (full or read-only disk) or busy: there is no tree to branch in now."""
+        if self.session.store.warning:
+            self.screen.notify("History is not being saved, so branching is off.", markup=False)
+            return True
         if not self.session.synced():
             self.screen.notify(
                 "History is busy (another internlm-tui is writing to it); try again in a moment.",
@@ -87,10 +97,14 @@ class BranchController:
         if target is None:
             self.screen.notify("There is no reply to regenerate yet.", markup=False)
             return
-        if self._refuse(self.session.regenerate(target), "regenerate"):
-            return
-        await self.screen.history.redraw()
-        await self.screen.start_turn()
+
+        async def go() -> None:
+            if self._refuse(self.session.regenerate(target), "regenerate"):
+                return
+            await self.screen.history.redraw()
+            await self.screen.start_turn()
+
+        await self.screen.fit_then(self.session.plan_regenerate(target), go)
 
     def begin_edit(self, message_id: int | None = None) -> None:
         """Put a prompt in the prompt box; sending it makes a new version from that point."""
@@ -105,10 +119,11 @@ class BranchController:
             self.screen.notify("A reply is still streaming — Esc stops it, then edit.", markup=False)
             return
         prompt = self.screen.query_one(PromptInput)
-        prompt.text = stored.content
+        prompt.text = sanitize(stored.content)  # history is outside text: never raw to the terminal
         prompt.move_cursor(prompt.document.end)
         prompt.focus()
         self.editing = stored.id
+        self._original = stored.content
         self.screen.status.state = EDITING
         self.screen.refresh_bindings()
 
@@ -121,17 +136,22 @@ class BranchController:
         self.screen.refresh_bindings()
         return True
 
-    async def send_edit(self, text: str) -> bool:
-        """Send the edited prompt; True if it was taken (the turn has started)."""
-        target, self.editing = self.editing, None
+    async def send_edit(self, text: str, prompt: PromptInput) -> None:
+        """Send the edited prompt as a new version (the prompt box is cleared once it is sent)."""
+        target = self.editing
         assert target is not None
-        outcome = self.session.edit(target, text)
-        if self._refuse(outcome, "edit"):
-            self.editing = target
-            return False
-        await self.screen.history.redraw()
-        await self.screen.start_turn()
-        return True
+        if text == sanitize(self._original):  # control characters shown as placeholders, unedited
+            text = self._original
+
+        async def go() -> None:
+            if self.editing != target or self._refuse(self.session.edit(target, text), "edit"):
+                return
+            self.editing = None
+            prompt.clear()
+            await self.screen.history.redraw()
+            await self.screen.start_turn()
+
+        await self.screen.fit_then(self.session.plan_edit(target, text), go)
 
     async def switch_version(self, step: int, message_id: int | None = None) -> None:
         """Show the previous (-1) or next (+1) version of a message; the rest follows that branch."""

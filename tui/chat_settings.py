@@ -34,10 +34,7 @@ class ChatSettings:
 def form_from(settings: ChatSettings) -> dict[str, str]:
     """The settings as the text of each field."""
     values = {name: getattr(settings.params, name) for name, _label in FIELDS}
-    form = {
-        name: "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-        for name, value in values.items()
-    }
+    form = {name: "" if value is None else repr(value) for name, value in values.items()}  # exact
     form["system"] = settings.system or ""
     return form
 
@@ -49,11 +46,18 @@ def _number(text: str, *, integer: bool, low: float, high: float | None = None) 
     return value
 
 
+def _positive(text: str, *, high: float) -> float:
+    value = float(text)
+    if not 0.0 < value <= high:  # also false for NaN
+        raise ValueError
+    return value
+
+
 _CHECKS: dict[str, tuple[Callable[[str], float | int], str]] = {
     "temperature": (lambda t: _number(t, integer=False, low=0.0, high=100.0), "a number ≥ 0"),
     "top_p": (lambda t: _number(t, integer=False, low=0.0, high=1.0), "a number from 0 to 1"),
     "top_k": (lambda t: _number(t, integer=True, low=1), "a whole number ≥ 1"),
-    "repetition_penalty": (lambda t: _number(t, integer=False, low=0.0, high=100.0), "a number ≥ 0"),
+    "repetition_penalty": (lambda t: _positive(t, high=100.0), "a number > 0"),
     "max_new_tokens": (lambda t: _number(t, integer=True, low=1, high=1_000_000), "a whole number ≥ 1"),
     "seed": (lambda t: _number(t, integer=True, low=0, high=2**63 - 1), "a whole number ≥ 0"),
 }

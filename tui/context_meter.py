@@ -41,8 +41,18 @@ def _short(tokens: int) -> str:
 
 
 def estimate(messages: Sequence[ChatMessage]) -> int:
-    """A rough token count of ``messages`` without a tokenizer."""
-    return sum(len(m.content) // CHARS_PER_TOKEN + PER_MESSAGE_TOKENS for m in messages)
+    """A rough token count of ``messages`` without a tokenizer: a CJK character is about a
+    token, other text about ``CHARS_PER_TOKEN`` characters a token."""
+    total = 0
+    for message in messages:
+        wide = sum(1 for ch in message.content if _is_cjk(ch))
+        total += wide + (len(message.content) - wide) // CHARS_PER_TOKEN + PER_MESSAGE_TOKENS
+    return total
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3040 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF
 
 
 @dataclass
@@ -86,10 +96,21 @@ def oldest_to_drop(
     if backend is None or backend.info.context_window is None:
         return 0
     window = backend.info.context_window
-    for dropped in range(len(messages)):
-        if dropped and messages[dropped].role != "user":
-            continue  # leave out whole turns: the kept part starts with a prompt
+    # Whole turns only: the kept part starts with a prompt. Leaving more out never makes the
+    # prompt longer, so the fewest to leave out is found by halving (a few counts, not one per turn).
+    starts = [0, *(i for i in range(1, len(messages)) if messages[i].role == "user")]
+
+    def fits(dropped: int) -> bool:
         use = measure(backend, [*system, *messages[dropped:]], measured if not dropped else None)
-        if use is None or use.tokens + reply_tokens <= window:
-            return dropped
-    return None
+        return use is None or use.tokens + reply_tokens <= window
+
+    if not fits(starts[-1]):
+        return None
+    low, high = 0, len(starts) - 1
+    while low < high:
+        middle = (low + high) // 2
+        if fits(starts[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return starts[low]

@@ -28,5 +28,6 @@ def export_paths(conversation_id: int) -> list[tuple[ExportFormat, Path]]:
 
 
 def write_export(path: Path, text: str) -> None:
-    """Write one export, readable by this user only (a chat is private)."""
-    write_private_text(path, text)
+    """Write one export, readable by this user only (a chat is private), as a new file: the name
+    is predictable, so in a shared folder a file or link planted there is refused, not written."""
+    write_private_text(path, text, new_file=True)

@@ -171,14 +171,6 @@ class HistoryController:
             # anchored again, so the last line (the newest reply's note) is not left below it.
             screen.call_after_refresh(pane.anchor)
 
-    def attach_ids(self) -> None:
-        """Give the messages drawn while streaming the ids they were saved with (read back from
-        the current branch; the pane and the branch end with the same messages)."""
-        path = self.session.path
-        messages = self.screen.chat_pane.messages
-        for widget, stored in zip(reversed(messages), reversed(path), strict=False):
-            widget.message_id = stored.id
-
     def _tell_if_backend_differs(self, backend: str, model: str) -> None:
         info = self.session.backend.info if self.session.backend is not None else None
         if info is None or not backend or (backend, model) == (info.name, info.model):

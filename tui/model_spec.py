@@ -11,6 +11,7 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from backends.options import AgentOptions, BackendOptions
+from backends.remote.http import display_url
 
 HINT = "embedded · a model folder, .gguf file or hub id · http(s)://host:port/v1 [model] · agent"
 
@@ -35,17 +36,23 @@ def parse_model_spec(spec: str, current: BackendOptions) -> BackendOptions | str
         if len(words) > 2:
             return "a server URL takes at most one model name after it"
         remote = replace(current.remote, base_url=first)
-        return replace(current, backend="remote", model=words[1] if len(words) > 1 else None, remote=remote)
+        model = words[1] if len(words) > 1 else None
+        return replace(current, backend="remote", model=model, remote=remote, trust_remote_code=False)
     if len(words) > 1:
         return "a local model is one folder, file or hub id (quote nothing; no spaces)"
     model = None if first.lower() == "embedded" else first
-    return replace(current, backend="local", model=model, adapter=None, agent=AgentOptions())
+    # Another model's code is never trusted because the first one was: --trust-remote-code is
+    # for the model named with it at launch.
+    return replace(
+        current, backend="local", model=model, adapter=None, trust_remote_code=False, agent=AgentOptions()
+    )
 
 
 def describe(options: BackendOptions) -> str:
     """How the options read back to the user: ``remote · http://box/v1 · name``."""
     if options.backend == "remote":
-        return " · ".join(p for p in ("remote", options.remote.base_url or "", options.model or "") if p)
+        url = display_url(options.remote.base_url or "")
+        return " · ".join(p for p in ("remote", url, options.model or "") if p)
     if options.backend == "agent":
         return f"agent over {options.agent.llm_backend}"
     return f"{options.backend} · {options.model or 'embedded'}"

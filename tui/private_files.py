@@ -55,12 +55,15 @@ def _make_private(fd: int) -> None:
         os.fchmod(fd, FILE_MODE)
 
 
-def write_private_text(path: Path, text: str) -> Path:
+def write_private_text(path: Path, text: str, *, new_file: bool = False) -> Path:
     """Write ``text`` (UTF-8) to ``path``, created 0600 (an existing file is made 0600 too).
 
+    A symbolic link at ``path`` is never followed (someone else's link in a shared folder must
+    not make us overwrite its target); with ``new_file`` an existing file is refused too.
     Characters UTF-8 cannot hold (lone surrogates) are written as ``?`` rather than failing.
     """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | (os.O_EXCL if new_file else 0)
+    fd = os.open(path, flags, FILE_MODE)
     try:
         _make_private(fd)
     except OSError:

@@ -28,6 +28,16 @@ class ChatRecorder:
         self._conversation: RowRef | None = conversation_id
         self._reply: RowRef | None = None
         self._last_flush = 0.0
+        self.last_prompt: RowRef | None = None
+        """The row of the prompt saved last (an id once the writer made it), for the UI to know
+        which stored message a drawn prompt is."""
+        self.last_reply: RowRef | None = None
+        """The row of the reply begun last; it stays after the reply is finished."""
+
+    @property
+    def conversation_ref(self) -> RowRef | None:
+        """The conversation's row (None before the first prompt), usable by later queued writes."""
+        return self._conversation
 
     @property
     def conversation_id(self) -> int | None:
@@ -60,7 +70,9 @@ class ChatRecorder:
                 options=options,
             )
             created = True
-        self.store.submit_message(self._conversation, "user", text, backend=backend, model=model)
+        self.last_prompt = self.store.submit_message(
+            self._conversation, "user", text, backend=backend, model=model
+        )
         return created
 
     def begin_reply(self, *, backend: str, model: str, params: dict[str, Any]) -> None:
@@ -77,6 +89,7 @@ class ChatRecorder:
                 model=model,
                 params=params,
             )
+        self.last_reply = self._reply
 
     def progress(self, text: str) -> None:
         """Save the reply so far if the last save is older than the interval."""

@@ -32,9 +32,9 @@ from tui.credentials import without_credentials
 from tui.recorder import ChatRecorder, params_from_dict
 from tui.sanitize import storable
 from tui.settings import AppSettings
-from tui.store.store import ConversationSummary, HistoryStore, StoredMessage
+from tui.store.store import ConversationSummary, HistoryStore, RowRef, StoredMessage
 
-SYNC_WAIT_S = 2.0
+SYNC_WAIT_S = 1.0
 """How long a branch action waits for queued history writes before saying history is busy."""
 
 
@@ -51,6 +51,8 @@ class Submitted(enum.Enum):
     """Saved; the reply starts when the backend is ready."""
     START = "start"
     """Saved; start the reply now (``begin_turn``)."""
+    HISTORY = "history"
+    """History could not record a new branch (busy, read-only or full): nothing was sent."""
 
 
 @dataclass
@@ -60,6 +62,10 @@ class Turn:
     turn_id: int
     messages: list[ChatMessage]
     params: GenerationParams
+    model: str = ""
+    """The model that writes this reply (kept: the chat may switch model later)."""
+    row: RowRef | None = None
+    """The reply's stored row (a future id while the write is queued)."""
     text: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
 
@@ -176,11 +182,21 @@ class ChatSession:
         if self.backend is None:
             raise RuntimeError("begin_turn before the backend is ready")
         self._turn_counter += 1
-        turn = Turn(self._turn_counter, self.conversation.for_backend(), self.params)
-        self.turn = turn
         info = self.backend.info
         self.recorder.begin_reply(backend=info.name, model=info.model, params=self.params.as_dict())
+        turn = Turn(
+            self._turn_counter,
+            self.conversation.for_backend(),
+            self.params,
+            model=info.model,
+            row=self.recorder.last_reply,
+        )
+        self.turn = turn
         return turn
+
+    def stored_id(self, row: RowRef | None) -> int | None:
+        """The id of a stored row (None while its write waits behind another instance's lock)."""
+        return None if row is None else self.store.peek(row)
 
     def current(self, turn_id: int) -> Turn | None:
         """The streaming turn if ``turn_id`` is it; None for a superseded turn's events."""
@@ -259,14 +275,28 @@ class ChatSession:
     def plan_prompt(self, text: str) -> int | None:
         """How many of the oldest messages must be left out for ``text`` and its reply to fit the
         model's context (the number already left out when it fits); None if it cannot fit at all."""
+        messages = [*self.conversation.messages, ChatMessage("user", text)]
+        return self._plan(messages, self.measured if not self.conversation.dropped else None)
+
+    def plan_regenerate(self, message_id: int | None) -> int | None:
+        """``plan_prompt`` for answering again the prompt of reply ``message_id`` (default: the last)."""
+        path = self.path
+        replies = [i for i, m in enumerate(path) if m.role == "assistant" and message_id in (None, m.id)]
+        return self._plan(_chat(path[: replies[-1]]) if replies else [], None)
+
+    def plan_edit(self, message_id: int, text: str) -> int | None:
+        """``plan_prompt`` for sending ``text`` in place of prompt ``message_id``."""
+        path = self.path
+        at = next((i for i, m in enumerate(path) if m.id == message_id), len(path))
+        return self._plan([*_chat(path[:at]), ChatMessage("user", text)], None)
+
+    def _plan(self, messages: list[ChatMessage], measured: Measured | None) -> int | None:
         conversation = self.conversation
+        dropped = min(conversation.dropped, max(0, len(messages) - 1))
         system = [ChatMessage("system", conversation.system)] if conversation.system else []
-        kept = [*conversation.messages[conversation.dropped :], ChatMessage("user", text)]
         reply = self.params.max_new_tokens or 512
-        more = oldest_to_drop(
-            self.backend, system, kept, reply, self.measured if not conversation.dropped else None
-        )
-        return None if more is None else conversation.dropped + more
+        more = oldest_to_drop(self.backend, system, messages[dropped:], reply, measured)
+        return None if more is None else dropped + more
 
     def drop_oldest(self, count: int) -> None:
         """Leave the ``count`` oldest messages out of what is sent (the user agreed; history keeps them)."""
@@ -292,7 +322,11 @@ class ChatSession:
         if summary is None:
             return None
         self._drop_turn()
-        if at_message is not None and at_message not in {m.id for m in self.store.get_path(conversation_id)}:
+        if (
+            at_message is not None
+            and self.synced()
+            and at_message not in {m.id for m in self.store.get_path(conversation_id)}
+        ):  # a search hit on another branch: show that branch (when history can record it)
             self.store.submit_leaf(conversation_id, self.store.newest_leaf(at_message))
             self.store.flush(SYNC_WAIT_S)
         if restore_params and summary.params:
@@ -337,8 +371,8 @@ class ChatSession:
         if not replies:
             return Submitted.EMPTY
         reply = replies[-1]
-        assert self.conversation_id is not None
-        self._show_branch(reply.parent_id)
+        if not self._show_branch(reply.parent_id):
+            return Submitted.HISTORY
         return Submitted.START if self.conversation.messages else Submitted.EMPTY
 
     def edit(self, message_id: int, text: str) -> Submitted:
@@ -365,24 +399,23 @@ class ChatSession:
         index = siblings.index(message_id) + step
         if not 0 <= index < len(siblings):
             return False
-        self._show_branch(self.store.newest_leaf(siblings[index]))
-        return True
+        return self._show_branch(self.store.newest_leaf(siblings[index]))
 
     def branch_from(self, message_id: int) -> bool:
         """Continue the chat from reply ``message_id``: the next prompt starts a new branch there."""
         if self.busy or not any(m.id == message_id and m.role == "assistant" for m in self.path):
             return False
-        self._show_branch(message_id)
-        return True
+        return self._show_branch(message_id)
 
     def delete_branch(self, message_id: int) -> bool:
         """Delete ``message_id`` and everything below it; the newest remaining branch is shown."""
         if self.busy or self.conversation_id is None or not any(m.id == message_id for m in self.path):
             return False
         self.store.submit_delete_branch(message_id)
-        self.store.flush(SYNC_WAIT_S)
+        if not self.store.flush(SYNC_WAIT_S):
+            return False
         summary = self.store.get_conversation(self.conversation_id)
-        self._load_path(self.conversation_id, summary.system if summary else None)
+        self._load_path(self.conversation_id, summary.system if summary else None, keep_dropped=True)
         return True
 
     def _branch_refusal(self) -> Submitted | None:
@@ -394,25 +427,33 @@ class ChatSession:
             return Submitted.EMPTY
         return None
 
-    def _show_branch(self, leaf_id: int | None) -> None:
-        """Make the branch ending at ``leaf_id`` current (None: before the first prompt)."""
-        assert self.conversation_id is not None
-        self.store.submit_leaf(self.conversation_id, leaf_id)
-        self.store.flush(SYNC_WAIT_S)
-        self._load_path(self.conversation_id, self.conversation.system)
+    def _show_branch(self, leaf_id: int | None) -> bool:
+        """Make the branch ending at ``leaf_id`` current (None: before the first prompt); False,
+        with nothing changed here, when history could not record it (busy, read-only, full): the
+        conversation sent must be the branch that is saved and shown."""
+        conversation_id = self.conversation_id
+        assert conversation_id is not None
+        self.store.submit_leaf(conversation_id, leaf_id)
+        saved = self.store.get_conversation(conversation_id) if self.store.flush(SYNC_WAIT_S) else None
+        if saved is None or saved.leaf_id != leaf_id:
+            return False
+        self._load_path(conversation_id, self.conversation.system, keep_dropped=True)
+        return True
 
-    def _load_path(self, conversation_id: int, system: str | None) -> list[StoredMessage]:
-        """Read the current branch back and make it the conversation the backend sees."""
+    def _load_path(
+        self, conversation_id: int, system: str | None, *, keep_dropped: bool = False
+    ) -> list[StoredMessage]:
+        """Read the current branch back and make it the conversation the backend sees; on another
+        branch of the same chat the oldest messages the user chose to leave out stay left out."""
         stored = self.store.get_path(conversation_id)
         self.measured = None
+        messages = _chat(stored)
+        dropped = min(self.conversation.dropped, max(0, len(messages) - 1)) if keep_dropped else 0
         self.conversation = Conversation(
             system=system if system is not None else self.settings.system,
-            messages=[
-                ChatMessage("user" if m.role == "user" else "assistant", m.content)
-                for m in stored
-                if m.role in ("user", "assistant") and m.content
-            ],
+            messages=messages,
             conversation_id=conversation_id,
+            dropped=dropped,
         )
         return stored
 
@@ -428,8 +469,10 @@ class ChatSession:
         """This chat's next replies use ``system`` and ``params``; a saved chat keeps them."""
         self.conversation.system = system
         self.params = params
-        if self.conversation_id is not None:
-            self.store.submit_settings(self.conversation_id, system, params.as_dict())
+        self.measured = None  # the server's last count was for the old system prompt
+        conversation = self.recorder.conversation_ref  # known even while its row is still queued
+        if conversation is not None:
+            self.store.submit_settings(conversation, system, params.as_dict())
 
     def rename(self, conversation_id: int, title: str) -> None:
         """Give a saved conversation a new title."""
@@ -447,6 +490,15 @@ class ChatSession:
         if self.backend is not None:
             return self.backend.info
         return BackendInfo(self.settings.backend.backend, self.settings.backend.model or "embedded")
+
+
+def _chat(stored: list[StoredMessage]) -> list[ChatMessage]:
+    """Stored messages as the backend sees them (empty replies, such as failed ones, left out)."""
+    return [
+        ChatMessage("user" if m.role == "user" else "assistant", m.content)
+        for m in stored
+        if m.role in ("user", "assistant") and m.content
+    ]
 
 
 def launch_options(settings: AppSettings) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from textual.pilot import Pilot
 
 from backends.events import Done
 from testkit.app import scripted_app, settle, tokens, wait_for
+from testkit.store import WriteLockHolder, full_disk
 from tui.screens.chat import ChatScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.settings import AppSettings
@@ -123,3 +124,72 @@ async def test_delete_a_branch_asks_first_and_keeps_the_other_versions(tmp_path:
         await pilot.press("y")
         await wait_for(pilot, lambda: shown(screen) == ["q", "keep me"])
         assert not notes(screen)[-1].startswith("‹")  # one version is left
+
+
+async def test_under_another_instances_lock_a_live_message_gets_its_own_id_never_a_neighbours(
+    tmp_path: Path,
+) -> None:
+    """Ids come from the rows the messages were queued as: while the writer waits behind a lock a
+    drawn reply has no id yet (branch actions say history is busy), and then exactly its own."""
+    db = tmp_path / "h.sqlite3"
+    turns = [[*tokens(a), Done("stop")] for a in ("a1", "a2", "a2 again")]
+    app, backend = scripted_app(turns, settings=AppSettings(db_path=db))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press(*"q1", "enter")
+        await replied(pilot, screen, "a1")
+        holder = WriteLockHolder(db)
+        try:
+            await pilot.press(*"q2", "enter")
+            await replied(pilot, screen, "a2")
+            reply = screen.query(AssistantMessage).last()
+            assert screen.branches.message_id(reply) is None  # queued behind the lock: unknown
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: any("busy" in n.message for n in app._notifications))
+            assert len(backend.seen) == 2  # nothing was regenerated against an old tree
+        finally:
+            holder.release()
+        assert screen.session.synced()
+        reply_id = screen.branches.message_id(reply)
+        saved = screen.session.store.get_path(screen.session.conversation_id or 0)
+        assert [m.content for m in saved] == ["q1", "a1", "q2", "a2"] and reply_id == saved[-1].id
+        await pilot.press("ctrl+r")
+        await replied(pilot, screen, "a2 again")
+        assert [m.content for m in backend.seen[-1]] == ["q1", "a1", "q2"]
+
+
+async def test_with_history_not_saved_branch_actions_are_refused_and_nothing_is_sent(tmp_path: Path) -> None:
+    turns = [[*tokens("one"), Done("stop")], [*tokens("two"), Done("stop")]]
+    app, backend = scripted_app(turns, settings=AppSettings(db_path=tmp_path / "h.sqlite3"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press(*"hello", "enter")
+        await replied(pilot, screen, "one")
+        full_disk(screen.session.store)
+        screen.session.store.warning = "history is not being saved: database or disk is full"
+        for key in ("ctrl+r", "ctrl+g", "f8"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert len(backend.seen) == 1 and screen.branches.editing is None
+        assert any("branching is off" in n.message for n in app._notifications)
+        assert shown(screen) == ["hello", "one"]
+
+
+async def test_editing_a_stored_prompt_shows_control_characters_as_placeholders_and_sends_it_as_it_was(
+    tmp_path: Path,
+) -> None:
+    raw = "colour \x1b]52;c;cHduZWQ=\x07 please"
+    turns = [[*tokens("one"), Done("stop")], [*tokens("two"), Done("stop")]]
+    app, backend = scripted_app(turns, settings=AppSettings(db_path=tmp_path / "h.sqlite3"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot)
+        prompt = screen.query_one(PromptInput)
+        prompt.text = raw
+        await pilot.press("enter")
+        await replied(pilot, screen, "one")
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: screen.branches.editing is not None)
+        assert "\x1b" not in prompt.text and "␛" in prompt.text
+        await pilot.press("enter")  # unchanged: the original prompt is what is sent again
+        await replied(pilot, screen, "two")
+        assert backend.seen[-1][-1].content == raw

@@ -67,3 +67,29 @@ async def test_the_chat_continues_on_the_new_model_and_a_failed_switch_keeps_the
         "second-model",
     ]
     store.close()
+
+
+async def test_after_a_failed_first_load_f6_switches_to_a_model_that_loads(tmp_path: Path) -> None:
+    second = ScriptedBackend([[*tokens("works"), Done("stop")]], model="second-model")
+
+    def broken(progress: ProgressCallback) -> ChatBackend:
+        raise BackendLoadError("no model at ./typo")
+
+    def factory_for(settings: AppSettings) -> BackendFactory:
+        return lambda progress: second
+
+    app = InternLMApp(
+        AppSettings(db_path=tmp_path / "h.sqlite3"), backend_factory=broken, factory_for=factory_for
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await wait_for(pilot, lambda: screen.session.backend_error is not None)
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: isinstance(app.screen, SwitchModelScreen))
+        app.screen.query_one(Input).value = "./fixed"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.session.backend is second)
+        assert len(screen.query("#loading")) == 0
+        await pilot.press(*"hello", "enter")
+        await wait_for(pilot, lambda: not screen.busy and len(second.seen) == 1)

@@ -77,3 +77,25 @@ def test_an_empty_chat_is_zero_and_a_failing_count_falls_back_to_an_estimate() -
     assert measure(Refusing(100), [], None) == ContextUse(0, 100, estimated=False)
     use = measure(Refusing(100), [say(8)], None)
     assert use == ContextUse(estimate([say(8)]), 100, estimated=True)
+
+
+def test_leaving_out_the_oldest_turns_holds_for_a_regenerate_and_a_version_switch(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "h.sqlite3")
+    session = ChatSession(AppSettings(), store)
+    session.backend_ready(WordCounter(window=40))
+    session.params = replace(session.params, max_new_tokens=5)
+    for text in ("one two three four five six seven eight", "nine ten eleven twelve thirteen"):
+        session.submit(text)
+        turn = session.begin_turn()
+        session.apply(turn.turn_id, TokenDelta("a reply of six words in all"))
+        session.finish(turn.turn_id, Done("stop"))
+    session.drop_oldest(2)
+    assert session.plan_regenerate(None) == 2  # the earlier choice still holds
+    session.regenerate()
+    assert session.conversation.dropped == 2
+    assert session.begin_turn().messages[0].content == "nine ten eleven twelve thirteen"
+    store.close()
+
+
+def test_a_cjk_estimate_counts_about_a_token_a_character() -> None:
+    assert estimate([ChatMessage("user", "请介绍一下书生浦语模型的部署方法")]) >= 16

@@ -42,3 +42,11 @@ def test_bad_input_is_one_line() -> None:
     ]:
         result = parse_model_spec(spec, LOCAL)
         assert isinstance(result, str) and expected in result and "\n" not in result
+
+
+def test_trust_remote_code_is_never_carried_to_another_model() -> None:
+    trusted = BackendOptions(backend="local", model="./internlm2", trust_remote_code=True)
+    for spec in ("./other", "org/name", "embedded", "http://box/v1"):
+        switched = parse_model_spec(spec, trusted)
+        assert isinstance(switched, BackendOptions) and switched.trust_remote_code is False
+    assert "pw" not in describe(parse_model_spec("http://me:pw@box/v1", LOCAL))  # type: ignore[arg-type]

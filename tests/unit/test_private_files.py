@@ -85,8 +85,25 @@ def test_exports_are_private_even_over_an_existing_file(tmp_path: Path, loose_um
     old = tmp_path / "old.json"
     old.write_text("{}")
     os.chmod(old, 0o644)
-    write_export(old, "[]")
+    write_private_text(old, "[]")  # what -o PATH uses: an existing file is overwritten, made private
     assert mode(old) == 0o600 and old.read_text() == "[]"
+
+
+def test_an_export_never_writes_through_a_planted_file_or_link(tmp_path: Path) -> None:
+    """Export names are predictable: in a shared folder someone may plant the name first."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    planted = tmp_path / "chat.json"
+    planted.symlink_to(victim)
+    with pytest.raises(OSError):
+        write_export(planted, "[]")
+    assert victim.read_text() == "precious"
+    with pytest.raises(FileExistsError):
+        write_export(victim, "[]")
+    assert victim.read_text() == "precious"
+    with pytest.raises(OSError):
+        write_private_text(planted, "[]")  # not even -o follows a link
+    assert victim.read_text() == "precious"
 
 
 def test_cli_export_to_a_file_is_private(tmp_path: Path, loose_umask: None) -> None:

@@ -8,7 +8,7 @@ event to the session, which drops a superseded turn's events, and draw what it a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
@@ -253,39 +253,49 @@ class ChatScreen(Screen[None]):
     # ----- turns ---------------------------------------------------------------------------
     @on(PromptInput.Submitted)
     async def _on_prompt_submitted(self, message: PromptInput.Submitted) -> None:
-        if self.branches.editing is not None:
-            if message.text.strip() and await self.branches.send_edit(message.text):
-                message.prompt.clear()
-            return
         text, prompt = message.text, message.prompt
+        if self.branches.editing is not None:
+            if text.strip():
+                await self.branches.send_edit(text, prompt)
+            return
+        if self._switching is not None and text.strip():
+            self.notify(
+                "Switching model… your prompt is kept; send it when the new one is ready.", markup=False
+            )
+            return
         if not text.strip() or self.busy or self.session.backend is None:
             await self._submit(text, prompt)  # the session says why it cannot be sent, or queues it
             return
-        needed = self.session.plan_prompt(text)
-        window = self.session.backend.info.context_window
+        await self.fit_then(self.session.plan_prompt(text), partial(self._submit, text, prompt))
+
+    async def fit_then(self, needed: int | None, proceed: Callable[[], Awaitable[None]]) -> None:
+        """Run ``proceed`` if what it sends fits the model's context with its reply; else ask
+        before leaving out the ``needed`` oldest messages (never silently), or say it cannot fit.
+        Whatever the user typed stays in the prompt unless it is sent."""
+        window = self.session.backend.info.context_window if self.session.backend is not None else None
         if needed is None:
             self.notify(
-                f"This prompt alone does not fit the model's context ({window} tokens with the reply); "
-                "shorten it or lower the max new tokens (ctrl+t). It is kept in the prompt.",
+                f"This does not fit the model's context ({window} tokens with the reply) even alone; "
+                "shorten it or lower the max new tokens (ctrl+t). Nothing was sent.",
                 severity="warning",
                 markup=False,
             )
             return
-        if needed <= self.session.conversation.dropped:
-            await self._submit(text, prompt)
+        dropped = self.session.conversation.dropped
+        if needed <= dropped:
+            await proceed()
             return
-        more = needed - self.session.conversation.dropped
 
         async def answered(drop: bool | None) -> None:
             if drop:
                 self.session.drop_oldest(needed)
-                await self._submit(text, prompt)
+                await proceed()
             else:
                 self.notify("Not sent; your prompt is kept.", markup=False)
 
         question = (
-            f"The chat no longer fits the model's context ({window} tokens). Leave out the {more} oldest "
-            "message(s) from what is sent? They stay in the history and on screen."
+            f"The chat no longer fits the model's context ({window} tokens). Leave out the "
+            f"{needed - dropped} oldest message(s) from what is sent? They stay in the history and on screen."
         )
         self.app.push_screen(ConfirmScreen(question), answered)
 
@@ -305,7 +315,8 @@ class ChatScreen(Screen[None]):
             return
         prompt.clear()
         self.history.saved(created=not was_saved and self.session.conversation_id is not None)
-        await self.chat_pane.add_user(text)
+        drawn = await self.chat_pane.add_user(text)
+        drawn.row = self.session.recorder.last_prompt
         if outcome is Submitted.QUEUED:
             self.status.state = "waiting for the model to load…"
             return
@@ -322,6 +333,7 @@ class ChatScreen(Screen[None]):
         assert backend is not None
         turn = self.session.begin_turn()
         view = TurnView(turn, await self.chat_pane.add_assistant())
+        view.view.row = turn.row
         self._view = view
         self.status.state = "streaming… (Esc stops)"
         self.refresh_bindings()
@@ -432,7 +444,8 @@ class ChatScreen(Screen[None]):
         else:
             note = stats
             self.status.state = "ready"
-        note = " · ".join(part for part in (self.branches.reply_label(view.view), note) if part)
+        label = self.branches.reply_label(view.view, ended.turn.model)
+        note = " · ".join(part for part in (label, note) if part)
         if not view.view.finished:
             await view.view.finish(note)
         else:
@@ -540,8 +553,13 @@ class ChatScreen(Screen[None]):
 
     def action_switch_model(self) -> None:
         """Continue this chat on another model or backend (local, a server, the agent)."""
-        if self._factory_for is None or self._switching is not None:
-            self.notify("Switching is not available now.", markup=False)
+        if self._factory_for is None:
+            self.notify("Switching is not available here.", markup=False)
+            return
+        if self._switching is not None or (
+            self.session.backend is None and self.session.backend_error is None
+        ):
+            self.notify("A model is still loading; switch when it is ready.", markup=False)
             return
         if self.busy:
             self.notify("A reply is still streaming — Esc stops it, then switch.", markup=False)
@@ -551,9 +569,10 @@ class ChatScreen(Screen[None]):
         factory_for = self._factory_for
 
         async def chosen(options: BackendOptions | None) -> None:
-            if options is None or self.busy:
+            if options is None or self.busy or self._switching is not None:
                 return
             self._switching = replace(self.settings, backend=options)
+            await self.query(LoadingPanel).remove()  # a failed first load's panel goes
             await self.chat_pane.mount(LoadingPanel(f"Switching to {describe(options)}", id="loading"))
             self.status.state = "loading…"
             self._load_backend(factory_for(self._switching))

@@ -498,12 +498,14 @@ class HistoryStore:
         return self._submit_write("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
 
     def submit_settings(
-        self, conversation_id: int, system: str | None, params: dict[str, Any]
+        self, conversation: RowRef, system: str | None, params: dict[str, Any]
     ) -> Future[int | None]:
-        """Queue saving a chat's own system prompt and generation settings (its next replies use them)."""
+        """Queue saving a chat's own system prompt and generation settings (its next replies use
+        them); ``conversation`` may be a row still queued."""
         return self._submit_write(
             "UPDATE conversations SET system = ?, params_json = ? WHERE id = ?",
-            (system, json.dumps(params), conversation_id),
+            (system, json.dumps(params), _REF),
+            refs=(conversation,),
         )
 
     def rename(self, conversation_id: int, title: str) -> None:

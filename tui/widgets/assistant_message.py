@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -27,6 +28,9 @@ from textual.widgets.markdown import MarkdownStream
 from tui.markdown_split import safe_split_point, split_segments
 from tui.sanitize import sanitize
 from tui.widgets.reply_segment import ReplySegment
+
+if TYPE_CHECKING:
+    from tui.store.store import RowRef
 
 FLUSH_INTERVAL_S = 1 / 20
 """How long streamed fragments wait to be drawn together at least (shorter than a glance)."""
@@ -47,7 +51,9 @@ class AssistantMessage(Vertical):
         super().__init__(classes="message assistant")
         self.border_title = "assistant"
         self.message_id: int | None = None
-        """The stored message this shows (None until it is read back from history)."""
+        """The stored message this shows (None until its row is written)."""
+        self.row: RowRef | None = None
+        """The row a message drawn live was queued as (its id once the history writer made it)."""
         self._note_text = note
         self.text = text
         self.finished = bool(text)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
 from tui.sanitize import sanitize
+
+if TYPE_CHECKING:
+    from tui.store.store import RowRef
 
 # Laying out a huge paste would freeze the UI for seconds on every resize, so the pane shows
 # the start of it; the whole prompt is still sent, saved and exported.
@@ -26,5 +31,7 @@ class UserMessage(Static):
         super().__init__(content, classes="message user")
         self.raw_text = text
         self.message_id: int | None = None
-        """The stored message this shows (None until it is read back from history)."""
+        """The stored message this shows (None until its row is written)."""
+        self.row: RowRef | None = None
+        """The row a message drawn live was queued as (its id once the history writer made it)."""
         self.border_title = "you"
