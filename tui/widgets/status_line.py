@@ -76,7 +76,7 @@ class StatusLine(Static):
 
     def refresh_line(self) -> None:
         """Redraw from the current parts: sanitised plain text (model names come from a server)."""
-        shown = (self.marker, self.alert, self.backend_label, self.state, self.stats, self.context)
+        shown = (self.marker, self.alert, self.backend_label, self.state, self.context, self.stats)
         parts = [part for part in shown if part]
         line = Text(sanitize(" │ ".join(parts)).replace("\n", " "))
         if self.auto_approve:
