@@ -79,7 +79,7 @@ class AssistantMessage(Vertical):
     @property
     def segments(self) -> list[ReplySegment]:
         """The Markdown pieces showing the reply, in order (each in its own box)."""
-        return [box.query_children(ReplySegment).first() for box in self.query_children(".piece")]
+        return [piece for box in self.query_children(".piece") for piece in box.query_children(ReplySegment)]
 
     @property
     def _room(self) -> Widget:
@@ -164,8 +164,9 @@ class AssistantMessage(Vertical):
         await tail.remove()
         room.styles.clear_rule("height")
         await self.mount(new_room, before=self.query_one(".note"))
-        # Mounted here rather than passed to the box, so that they are in place when this returns.
-        await new_room.mount_all([ReplySegment("", sealed=False), StreamTail()])
+        if new_room.is_attached:  # not when the app is closing
+            # Mounted here rather than given to the box, so that they are in place on return.
+            await new_room.mount_all([ReplySegment("", sealed=False), StreamTail()])
 
     def _keep_room(self) -> None:
         """Grow the last piece's box when its Markdown and tail no longer fit (after a layout).
@@ -204,7 +205,8 @@ class AssistantMessage(Vertical):
                 piece = self.segments[-1]
                 await piece.update(sanitize(self._piece_text))
                 piece.sealed = True
-                await self._tail.remove()
+                for tail in self._room.query_children(StreamTail):
+                    await tail.remove()
                 self._room.styles.clear_rule("height")
                 self.post_message(self.Moved())
         if note is not None:
