@@ -3,14 +3,15 @@
 What keeps a long stream cheap (see ``benchmarks/README.md``):
 
 * Only finished Markdown blocks go into Markdown widgets. The block still being written is drawn
-  as plain text by a ``StreamTail`` whose height changes only when the text outgrows it, so a
-  redraw repaints one small widget and lays nothing out (a Markdown block that grows would make
-  Textual lay out the whole screen). A block moves into the Markdown once the next one starts.
-* The reply is a column of Markdown pieces cut at safe places (``tui.markdown_split``), so
-  adding a block parses and lays out one short piece, not the whole reply.
-* The tail keeps empty room below its text, half a screen at a time where the text reaches the
-  bottom of the view, so the pane scrolls (a full repaint) once per half screen, not per line.
-* Fragments are drawn together, at most 20 times a second and less often when redraws get slow.
+  as plain text by a ``StreamTail`` under the last piece, in a box of fixed height, so a redraw
+  repaints one small widget and lays nothing out (a Markdown block that grows would make Textual
+  lay out the whole screen). Finished blocks move into the Markdown at most once a second.
+* The reply is a column of Markdown pieces cut at safe places (``tui.markdown_split``), each in
+  its own box, so adding a block parses and lays out one short piece, not the whole reply.
+* The last box keeps empty room below the text, half a screen at a time where the text reaches
+  the bottom of the view, so the pane scrolls (a full repaint) once per half screen.
+* Fragments are drawn together, at most 10 times a second, less often when redraws get slow
+  or the end of the reply is out of view.
 """
 
 from __future__ import annotations
