@@ -128,7 +128,8 @@ class AssistantMessage(Vertical):
             self._blocks_moved = now
             blocks, self._tail_text = self._tail_text[:end], self._tail_text[end:]
             await self._add_blocks(blocks)
-        self._tail.show(sanitize(self._tail_text))
+        # Every finished block ends with one blank row (its margin) in the Markdown above.
+        self._tail.show(sanitize(self._tail_text), above=1 if self._piece_text else 0)
         self._keep_room()  # now, so that new text is not cut off for a frame
         self.call_after_refresh(self._keep_room)  # and once the blocks are laid out
 
