@@ -1,6 +1,6 @@
-"""A streaming reply: finished blocks are Markdown, the block still being written is plain text
-in a box of fixed height, so new words repaint it without moving anything; stopping renders all
-of it as Markdown."""
+"""A streaming reply: finished blocks are Markdown, the block still being written is drawn by one
+plain widget (with the Markdown look) in a box of fixed height, so new words repaint it without
+moving anything; stopping renders all of it as Markdown."""
 
 from __future__ import annotations
 

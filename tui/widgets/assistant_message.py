@@ -104,8 +104,11 @@ class AssistantMessage(Vertical):
         """Draw the waiting fragments: finished blocks into the Markdown, the rest in the tail."""
         self._flush_timer = None
         started = time.perf_counter()
+        # One frame for the whole change: between the awaits of a block move or a piece seal,
+        # Textual would otherwise paint half-done states (a blank piece, a block shown twice).
         async with self._drawing:
-            await self._draw_pending()
+            with self.app.batch_update():
+                await self._draw_pending()
         self.call_after_refresh(self._pace, started)
 
     def _pace(self, started: float) -> None:
