@@ -8,8 +8,9 @@ What keeps a long stream cheap (see ``benchmarks/README.md``):
   lay out the whole screen). Finished blocks move into the Markdown at most once a second.
 * The reply is a column of Markdown pieces cut at safe places (``tui.markdown_split``), each in
   its own box, so adding a block parses and lays out one short piece, not the whole reply.
-* The last box keeps empty room below the text, half a screen at a time where the text reaches
-  the bottom of the view, so the pane scrolls (a full repaint) once per half screen.
+* The last box keeps empty room below the text, three quarters of a screen at a time where the
+  text reaches the bottom of the view, so the pane scrolls (every row of it sent again) once per
+  three quarters of a screen; half a screen sent a third more bytes per token.
 * Fragments are drawn together, at most 10 times a second, less often when redraws get slow
   or the end of the reply is out of view.
 """
@@ -176,8 +177,9 @@ class AssistantMessage(Vertical):
     def _keep_room(self) -> None:
         """Grow the last piece's box when its Markdown and tail no longer fit (after a layout).
 
-        Where the text reaches the bottom of the view, by half a screen (each scroll repaints
-        the whole pane); higher up, by two lines (which moves nothing above).
+        Where the text reaches the bottom of the view, by three quarters of a screen (each scroll
+        repaints the whole pane, so the fewer the better; the end of the text then sits a quarter
+        of a screen from the top); higher up, by two lines (which moves nothing above).
         """
         pane = self.parent
         if self.finished or not isinstance(pane, Widget):
@@ -190,7 +192,7 @@ class AssistantMessage(Vertical):
             return
         view = pane.scrollable_content_region
         ends_inside = room.region.y + needed + 2 < view.bottom
-        room.styles.height = needed + (2 if ends_inside else max(3, view.height // 2))
+        room.styles.height = needed + (2 if ends_inside else max(3, view.height * 3 // 4))
         self.post_message(self.Moved())
 
     async def finish(self, note: str | None = None) -> None:
