@@ -25,6 +25,7 @@ _PARSER = MarkdownIt("gfm-like")  # what textual.widgets.Markdown parses with
 BULLETS = ("• ", "▪ ", "‣ ", "⭑ ", "◦ ")  # textual.widgets.Markdown.BULLETS
 _INLINE_STYLES = {"em_open": ".em", "strong_open": ".strong", "s_open": ".s"}
 _SPACES = re.compile(r"\s+")
+_DRAWN = frozenset({"paragraph", "heading", "fence", "code_block", "bullet_list", "ordered_list"})
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,10 @@ class Look:
     dark: bool = True
 
 
+TRUE_COLOUR = Look()
+"""The usual look: a theme in full colour, dark."""
+
+
 def _fence(node: SyntaxTreeNode, width: int, look: Look) -> Block:
     theme: type[HighlightTheme] = HighlightTheme
     if look.ansi:
@@ -143,7 +148,7 @@ def _block(node: SyntaxTreeNode, width: int, look: Look, depth: int = 0, *, nest
     return Block(_wrap(Content(source), width), top=1, bottom=1)
 
 
-def markdown_lines(text: str, width: int, *, above: int = 0, look: Look = Look()) -> list[Content]:
+def markdown_lines(text: str, width: int, *, above: int = 0, look: Look = TRUE_COLOUR) -> list[Content]:
     """``text`` drawn ``width`` cells wide, one ``Content`` a line, with no trailing blank rows.
 
     ``above`` is the blank rows already drawn above (the bottom margin of the block before, in
@@ -151,8 +156,13 @@ def markdown_lines(text: str, width: int, *, above: int = 0, look: Look = Look()
     """
     lines: list[Content] = []
     bottom: int | None = None  # the bottom margin of the block before, once there is one
+    source = text.splitlines()
     for node in SyntaxTreeNode(_PARSER.parse(text)).children:
-        block = _block(node, width, look)
+        if node.type in _DRAWN or node.map is None:
+            block = _block(node, width, look)
+        else:  # a quote, table, rule or HTML: its source lines as they are
+            start, end = node.map
+            block = Block(_wrap(Content("\n".join(source[start:end])), width), top=1, bottom=1)
         gap = max(above, block.top) - above if bottom is None else max(bottom, block.top)
         lines += [Content("")] * gap + block.lines
         bottom = block.bottom
