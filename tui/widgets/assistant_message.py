@@ -3,9 +3,11 @@
 What keeps a long stream cheap (see ``benchmarks/README.md``):
 
 * Only finished Markdown blocks go into Markdown widgets. The block still being written is drawn
-  as plain text by a ``StreamTail`` under the last piece, in a box of fixed height, so a redraw
+  by one plain ``StreamTail`` under the last piece, in a box of fixed height, so a redraw
   repaints one small widget and lays nothing out (a Markdown block that grows would make Textual
-  lay out the whole screen). Finished blocks move into the Markdown at most once a second.
+  lay out the whole screen). It already looks as the Markdown will (``tui.markdown_look``), so
+  finished blocks move into the Markdown (at most once a second) without a visible change.
+* A redraw is one frame (``App.batch_update``), never a half-done move or seal.
 * The reply is a column of Markdown pieces cut at safe places (``tui.markdown_split``), each in
   its own box, so adding a block parses and lays out one short piece, not the whole reply.
 * The last box keeps empty room below the text, three quarters of a screen at a time where the
