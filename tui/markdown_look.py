@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 from textual.content import Content, Span
 from textual.highlight import ANSIDarkHighlightTheme, ANSILightHighlightTheme, HighlightTheme, highlight
+from textual.style import Style
 
 _PARSER = MarkdownIt("gfm-like")  # what textual.widgets.Markdown parses with
 BULLETS = ("• ", "▪ ", "‣ ", "⭑ ", "◦ ")  # textual.widgets.Markdown.BULLETS
@@ -88,10 +89,13 @@ def _heading(node: SyntaxTreeNode, width: int) -> Block:
 @dataclass(frozen=True)
 class Look:
     """How the terminal is drawn: in its own ANSI colours (fences then have no margin and no
-    indent, as Textual draws them), and whether the theme is dark."""
+    indent, as Textual draws them), whether the theme is dark, and the fence's style. That one
+    is best given resolved: a component style with a translucent background (``white 30%``)
+    is not blended as the fence widget blends it."""
 
     ansi: bool = False
     dark: bool = True
+    fence: str | Style = ".fence"
 
 
 TRUE_COLOUR = Look()
@@ -111,7 +115,7 @@ def _fence(node: SyntaxTreeNode, width: int, look: Look) -> Block:
         + [Content("")]
     )
     if not look.ansi:  # the fence's background fills its rows
-        rows = [(row + " " * max(0, width - row.cell_length)).stylize_before(".fence") for row in rows]
+        rows = [(row + " " * max(0, width - row.cell_length)).stylize_before(look.fence) for row in rows]
     margin = 0 if look.ansi else 1
     return Block(rows, top=margin, bottom=margin)
 

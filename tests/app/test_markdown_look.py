@@ -4,6 +4,7 @@ both, so nothing jumps (and no byte is sent) when the block moves into the Markd
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.strip import Strip
@@ -51,8 +52,9 @@ def _cells(strip: Strip) -> list[tuple[str, str]]:
     return cells
 
 
-async def _screen(app: App[None], tail: str | None = None) -> list[list[tuple[str, str]]]:
+async def _screen(app: App[None], theme: str, tail: str | None = None) -> list[list[tuple[str, str]]]:
     async with app.run_test(size=(50, 30)) as pilot:
+        app.theme = theme
         await pilot.pause(0.2)
         if tail is not None:
             app.query_one(StreamTail).show(tail, above=1)
@@ -60,9 +62,10 @@ async def _screen(app: App[None], tail: str | None = None) -> list[list[tuple[st
         return [_cells(strip) for strip in app.screen._compositor.render_strips()]
 
 
-async def test_the_tail_draws_the_same_cells_as_the_markdown_it_becomes() -> None:
-    expected = await _screen(_OneMarkdown())
-    shown = await _screen(_MarkdownAndTail(), BLOCKS)
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "ansi-dark"])
+async def test_the_tail_draws_the_same_cells_as_the_markdown_it_becomes(theme: str) -> None:
+    expected = await _screen(_OneMarkdown(), theme)
+    shown = await _screen(_MarkdownAndTail(), theme, BLOCKS)
     texts = ["".join(char for char, _ in row).rstrip() for row in shown]
     assert "Section 1" in texts and not any("**" in text or "```" in text for text in texts)
     for row, (want, got) in enumerate(zip(expected, shown, strict=True)):

@@ -90,7 +90,8 @@ class StreamTail(Widget):
         if not self._text.strip() or width <= 0:
             return []
         if self._lines[0] != width:
-            look = Look(ansi=self.app.native_ansi_color, dark=self.app.current_theme.dark)
+            ansi, dark = self.app.native_ansi_color, self.app.current_theme.dark
+            look = Look(ansi=ansi, dark=dark, fence=self.get_visual_style("fence"))
             self._lines = (width, markdown_lines(self._text, width, above=self._above, look=look))
         return self._lines[1]
 
