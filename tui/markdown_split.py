@@ -10,6 +10,7 @@ before a line that starts flush left, so no fence, list item or paragraph is spl
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 SEGMENT_CHARS = 2000
 """A piece is cut off once it is at least this long and a safe place comes."""
@@ -18,13 +19,9 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CONTINUES = re.compile(r"[-*+>|]|\d+[.)]")  # a list item, quote or table row goes on
 
 
-def safe_split_point(text: str, min_length: int = SEGMENT_CHARS) -> int | None:
-    """The index of the first safe cut at or after ``min_length`` in ``text``, if any.
-
-    The cut falls just after a blank line; the text from it on starts a new piece.
-    """
-    if len(text) < min_length:
-        return None
+def _safe_cuts(text: str) -> Iterator[int]:
+    """Every safe cut in ``text``, in order: just after a blank line outside a code fence,
+    before a line that starts flush left and does not go on with a list, quote or table."""
     fence: str | None = None
     position = 0
     lines = text.splitlines(keepends=True)
@@ -38,12 +35,33 @@ def safe_split_point(text: str, min_length: int = SEGMENT_CHARS) -> int | None:
             elif marker[0] == fence[0] and len(marker) >= len(fence):
                 fence = None
             continue
-        if fence is not None or line.strip() or position < min_length or index + 1 >= len(lines):
+        if fence is not None or line.strip() or index + 1 >= len(lines):
             continue
         following = lines[index + 1]
         if following[:1].strip() and not _CONTINUES.match(following):
-            return position
-    return None
+            yield position
+
+
+def safe_split_point(text: str, min_length: int = SEGMENT_CHARS) -> int | None:
+    """The index of the first safe cut at or after ``min_length`` in ``text``, if any.
+
+    The cut falls just after a blank line; the text from it on starts a new piece.
+    """
+    if len(text) < min_length:
+        return None
+    return next((cut for cut in _safe_cuts(text) if cut >= min_length), None)
+
+
+def last_block_end(text: str) -> int:
+    """Where the last finished block(s) of a streamed ``text`` end: its last safe cut, or 0.
+
+    Everything before the cut renders the same whatever comes after it; the rest is the block
+    still being written.
+    """
+    last = 0
+    for last in _safe_cuts(text):  # noqa: B007 - the last one is wanted
+        pass
+    return last
 
 
 def split_segments(text: str, min_length: int = SEGMENT_CHARS) -> list[str]:

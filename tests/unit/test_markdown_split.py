@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.markdown_split import safe_split_point, split_segments
+from tui.markdown_split import last_block_end, safe_split_point, split_segments
 
 PARAGRAPH = "word " * 30 + "\n\n"
 
@@ -53,3 +53,25 @@ def test_pieces_join_back_to_the_text(parts: list[str]) -> None:
     pieces = split_segments(text, 200)
     assert "".join(pieces) == text
     assert all(piece.count("```") % 2 == 0 for piece in pieces)
+
+
+def test_last_block_end_is_the_last_safe_cut_of_a_streamed_text() -> None:
+    heading, code = "## Title\n\n", "```\nx = 1\n\ny = 2\n```\n\n"
+    assert last_block_end("") == 0
+    assert last_block_end(PARAGRAPH) == 0  # what follows the paragraph is not known yet
+    assert last_block_end(heading + "word") == len(heading)
+    assert last_block_end(heading + PARAGRAPH + "more") == len(heading + PARAGRAPH)
+    # no cut inside an open fence, nor before a list item that may continue the list
+    assert last_block_end(heading + "```\nx = 1\n\ny") == len(heading)
+    assert last_block_end(heading + code + "After") == len(heading + code)
+    assert last_block_end(heading + PARAGRAPH + "- a\n\n- b") == len(heading)
+
+
+@given(st.lists(st.sampled_from(BLOCKS), max_size=30), st.integers(min_value=0, max_value=2000))
+def test_last_block_end_is_a_cut_split_segments_would_agree_with(parts: list[str], prefix: int) -> None:
+    text = "".join(parts)[:prefix]
+    end = last_block_end(text)
+    assert 0 <= end <= len(text)
+    if end:
+        assert safe_split_point(text, end) == end  # a safe cut, and no later one exists
+        assert safe_split_point(text, end + 1) is None

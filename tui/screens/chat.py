@@ -317,6 +317,7 @@ class ChatScreen(Screen[None]):
         self.history.saved(created=not was_saved and self.session.conversation_id is not None)
         drawn = await self.chat_pane.add_user(text)
         drawn.row = self.session.recorder.last_prompt
+        self.refresh_context()
         if outcome is Submitted.QUEUED:
             self.status.state = "waiting for the model to load…"
             return

@@ -1,12 +1,20 @@
 """An assistant reply: Markdown that streams in, then a one-line note (stats or what went wrong).
 
-Three things keep a long stream cheap (see ``benchmarks/bench_terminal.py``): fragments are
-drawn together, at most 20 times a second and less often when redraws get slow, so a fast
-backend costs one repaint per frame rather than one per token; the reply is a column of
-Markdown pieces cut at safe places (``tui.markdown_split``), so a new word re-lays out one short
-piece, not the whole reply; and while streaming, the reply keeps empty room below its text, so
-the pane scrolls once per half screen instead of once per new line (each scroll repaints the
-whole pane).
+What keeps a long stream cheap (see ``benchmarks/README.md``):
+
+* Only finished Markdown blocks go into Markdown widgets. The block still being written is drawn
+  by one plain ``StreamTail`` under the last piece, in a box of fixed height, so a redraw
+  repaints one small widget and lays nothing out (a Markdown block that grows would make Textual
+  lay out the whole screen). It already looks as the Markdown will (``tui.markdown_look``), so
+  finished blocks move into the Markdown (at most once a second) without a visible change.
+* A redraw is one frame (``App.batch_update``), never a half-done move or seal.
+* The reply is a column of Markdown pieces cut at safe places (``tui.markdown_split``), each in
+  its own box, so adding a block parses and lays out one short piece, not the whole reply.
+* The last box keeps empty room below the text, three quarters of a screen at a time where the
+  text reaches the bottom of the view, so the pane scrolls (every row of it sent again) once per
+  three quarters of a screen; half a screen sent a third more bytes per token.
+* Fragments are drawn together, at most 10 times a second, less often when redraws get slow
+  or the end of the reply is out of view.
 """
 
 from __future__ import annotations
@@ -18,23 +26,26 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.geometry import Size
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
-from tui.markdown_split import safe_split_point, split_segments
+from tui.markdown_split import SEGMENT_CHARS, last_block_end, safe_split_point, split_segments
 from tui.sanitize import sanitize
 from tui.widgets.reply_segment import ReplySegment
+from tui.widgets.stream_tail import StreamTail
 
 if TYPE_CHECKING:
     from tui.store.store import RowRef
 
-FLUSH_INTERVAL_S = 1 / 20
-"""How long streamed fragments wait to be drawn together at least (shorter than a glance)."""
+FLUSH_INTERVAL_S = 1 / 10
+"""How long streamed fragments wait to be drawn together at least: ten redraws a second read
+as smooth text, and each redraw costs the same however many tokens it carries."""
 MAX_FLUSH_INTERVAL_S = 0.4
+BLOCK_INTERVAL_S = 1.0
+"""Finished blocks move from the plain tail into the Markdown at most this often: each move
+lays the screen out again, which costs about as much as ten plain redraws."""
 PACING = 3.0
 """Waiting PACING times as long as the last redraw took keeps streaming to about a quarter of
 the UI's time, however long the reply (and however slow the machine) gets."""
@@ -57,26 +68,39 @@ class AssistantMessage(Vertical):
         self._note_text = note
         self.text = text
         self.finished = bool(text)
-        self._segment_text = ""  # the source of the piece being streamed into
-        self._stream: MarkdownStream | None = None
+        self._piece_text = ""  # the source of the Markdown piece being filled, block by block
+        self._tail_text = ""  # what follows it: the block still being written
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
         self._drawing = asyncio.Lock()  # one flush (or the finish) at a time
         self._interval = FLUSH_INTERVAL_S
+        self._blocks_moved = 0.0  # when finished blocks last moved into the Markdown
 
     def compose(self) -> ComposeResult:
         for segment in split_segments(self.text) if self.text else [""]:
-            yield ReplySegment(sanitize(segment), sealed=self.finished)
+            with Vertical(classes="piece"):
+                yield ReplySegment(sanitize(segment), sealed=self.finished)
         yield Static(Text(sanitize(self._note_text)), classes="note")
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if not self.finished:
-            self.watch(self.segments[-1], "virtual_size", self._keep_room, init=False)
+            room = self._room
+            room.styles.height = 0  # grows as text comes (``_keep_room``)
+            await room.mount(StreamTail())
 
     @property
     def segments(self) -> list[ReplySegment]:
-        """The Markdown pieces showing the reply, in order."""
-        return list(self.query_children(".body").results(ReplySegment))
+        """The Markdown pieces showing the reply, in order (each in its own box)."""
+        return [piece for box in self.query_children(".piece") for piece in box.query_children(ReplySegment)]
+
+    @property
+    def _room(self) -> Widget:
+        """The last piece's box: while streaming, of fixed height, with the tail at its end."""
+        return self.query_children(".piece").last()
+
+    @property
+    def _tail(self) -> StreamTail:
+        return self._room.query_children(StreamTail).first()
 
     async def append(self, fragment: str) -> None:
         """Add streamed text; it is drawn with whatever else arrives before the next redraw."""
@@ -88,68 +112,101 @@ class AssistantMessage(Vertical):
             self._flush_timer = self.set_timer(self._interval, self._flush)
 
     async def _flush(self) -> None:
-        """Stream the waiting fragments into the last piece, starting a new one at a safe cut."""
+        """Draw the waiting fragments: finished blocks into the Markdown, the rest in the tail."""
         self._flush_timer = None
         started = time.perf_counter()
+        # One frame for the whole change: between the awaits of a block move or a piece seal,
+        # Textual would otherwise paint half-done states (a blank piece, a block shown twice).
         async with self._drawing:
-            await self._draw_pending()
+            with self.app.batch_update():
+                await self._draw_pending()
         self.call_after_refresh(self._pace, started)
 
     def _pace(self, started: float) -> None:
-        """Set the next wait from how long this redraw took (layout and paint included)."""
+        """Set the next wait from how long this redraw took (layout and paint included); the
+        longest while the end of the reply is out of view (the user scrolled up)."""
         took = time.perf_counter() - started
-        self._interval = min(MAX_FLUSH_INTERVAL_S, max(FLUSH_INTERVAL_S, PACING * took))
+        pane = self.parent
+        seen = not isinstance(pane, Widget) or pane.region.overlaps(self._room.region)
+        wait = PACING * took if seen else MAX_FLUSH_INTERVAL_S
+        self._interval = min(MAX_FLUSH_INTERVAL_S, max(FLUSH_INTERVAL_S, wait))
 
     async def _draw_pending(self) -> None:
         if self.finished or not self._pending:
             return
-        fragment, self._pending = "".join(self._pending), []
-        streamed = len(self._segment_text)  # how much of the piece's text is already shown
-        self._segment_text += fragment
-        while (cut := safe_split_point(self._segment_text)) is not None:
-            self._segment_text, rest = self._segment_text[:cut], self._segment_text[cut:]
-            await self._seal()  # renders the piece's whole text, streamed or not
-            piece = ReplySegment("", sealed=False)
-            await self.mount(piece, before=self.query_one(".note"))
-            self.watch(piece, "virtual_size", self._keep_room, init=False)
-            self._segment_text, streamed = rest, 0
-        await self._write(self._segment_text[streamed:])
+        self._tail_text += "".join(self._pending)
+        self._pending = []
+        now = time.monotonic()
+        end = last_block_end(self._tail_text) if now - self._blocks_moved >= BLOCK_INTERVAL_S else 0
+        if end:
+            self._blocks_moved = now
+            blocks, self._tail_text = self._tail_text[:end], self._tail_text[end:]
+            await self._add_blocks(blocks)
+        # Every finished block ends with one blank row (its margin) in the Markdown above.
+        self._tail.show(sanitize(self._tail_text), above=1 if self._piece_text else 0)
+        self._keep_room()  # now, so that new text is not cut off for a frame
+        self.call_after_refresh(self._keep_room)  # and once the blocks are laid out
 
-    async def _write(self, fragment: str) -> None:
-        if not fragment:
-            return
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.segments[-1])
-        await self._stream.write(sanitize(fragment))
+    async def _add_blocks(self, blocks: str, *, draw_last: bool = True) -> None:
+        """Append finished blocks to the last piece, cut into pieces at safe places.
 
-    async def _seal(self) -> None:
-        """End the last piece's stream and render its text once in full."""
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        segment = self.segments[-1]
-        await segment.update(sanitize(self._segment_text))
-        segment.sealed = True
+        A piece that reached its length is sealed before more is added, which is usually at a
+        later redraw, once its height is known (it is the height the reply must keep). Without
+        ``draw_last``, what goes into the last piece is only noted (the caller renders it).
+        """
+        while blocks:
+            if len(self._piece_text) >= SEGMENT_CHARS:
+                await self._seal_piece()
+            cut = safe_split_point(self._piece_text + blocks)
+            take = len(blocks) if cut is None else cut - len(self._piece_text)
+            if cut is not None or draw_last:
+                await self.segments[-1].append(sanitize(blocks[:take]))
+            self._piece_text += blocks[:take]
+            blocks = blocks[take:]
 
-    def _keep_room(self, _size: Size) -> None:
-        """Grow the reply's box half a screen at a time while the text streams into it."""
+    async def _seal_piece(self) -> None:
+        """Shrink the last piece's box to its text; a new box below takes the room and the tail.
+
+        The rows the box gives up are the ones the new box gets, so the reply keeps its height.
+        """
+        room, tail, piece = self._room, self._tail, self.segments[-1]
+        piece.sealed = True
+        self._piece_text = ""
+        height = room.styles.height
+        spare = int(height.value) - piece.outer_size.height if height is not None and height.is_cells else 0
+        new_room = Vertical(classes="piece")
+        if spare > 0:
+            new_room.styles.height = spare
+        await tail.remove()
+        room.styles.clear_rule("height")
+        await self.mount(new_room, before=self.query_one(".note"))
+        if new_room.is_attached:  # not when the app is closing
+            # Mounted here rather than given to the box, so that they are in place on return.
+            await new_room.mount_all([ReplySegment("", sealed=False), StreamTail()])
+
+    def _keep_room(self) -> None:
+        """Grow the last piece's box when its Markdown and tail no longer fit (after a layout).
+
+        Where the text reaches the bottom of the view, by three quarters of a screen (each scroll
+        repaints the whole pane, so the fewer the better; the end of the text then sits a quarter
+        of a screen from the top); higher up, by two lines (which moves nothing above).
+        """
         pane = self.parent
         if self.finished or not isinstance(pane, Widget):
             return
-        view = pane.scrollable_content_region.height
-        needed = sum(child.outer_size.height for child in self.children) + self.styles.gutter.height
-        room = self.styles.min_height
-        if room is not None and room.value >= needed + 2:
-            return  # the text still has room to grow into
-        # An anchored pane whose content fits shows it at the bottom, with a negative scroll_y:
-        # there too, each new line would move every line above it.
-        if self.virtual_region.y + needed + 2 < pane.scroll_y + view:
-            return  # the text ends well inside the view: growing moves nothing
-        self.styles.min_height = needed + max(3, view // 2)
+        room, tail, piece = self._room, self._tail, self.segments[-1]
+        height = room.styles.height
+        current = int(height.value) if height is not None and height.is_cells else room.outer_size.height
+        needed = piece.outer_size.height + tail.rows(room.content_region.width)
+        if needed < current:
+            return
+        view = pane.scrollable_content_region
+        ends_inside = room.region.y + needed + 2 < view.bottom
+        room.styles.height = needed + (2 if ends_inside else max(3, view.height * 3 // 4))
         self.post_message(self.Moved())
 
     async def finish(self, note: str | None = None) -> None:
-        """Stop streaming and render the last piece in full (fixes any partial-parse artefacts).
+        """Stop streaming and render the last piece in full.
 
         ``note`` replaces the line under the reply; ``None`` leaves it as it is.
         """
@@ -158,10 +215,16 @@ class AssistantMessage(Vertical):
                 if self._flush_timer is not None:
                     self._flush_timer.stop()
                     self._flush_timer = None
-                await self._draw_pending()
+                rest = self._tail_text + "".join(self._pending)
+                self._tail_text, self._pending = "", []
                 self.finished = True
-                await self._seal()
-                self.styles.min_height = None
+                await self._add_blocks(rest, draw_last=False)
+                piece = self.segments[-1]
+                await piece.update(sanitize(self._piece_text))
+                piece.sealed = True
+                for tail in self._room.query_children(StreamTail):
+                    await tail.remove()
+                self._room.styles.clear_rule("height")
                 self.post_message(self.Moved())
         if note is not None:
             self.set_note(note)

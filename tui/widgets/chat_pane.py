@@ -128,7 +128,7 @@ class ChatPane(VerticalScroll, can_focus=True):
             if isinstance(message, AssistantMessage):
                 piece_top = top
                 for segment in message.segments:
-                    height = segment.outer_size.height
+                    height = segment.box_height
                     if piece_top + height < near_top or piece_top > near_bottom:
                         segment.fold()
                     else:

@@ -1,0 +1,31 @@
+"""``markdown_lines``: the block being written, drawn as the Markdown widget will draw it."""
+
+from __future__ import annotations
+
+from tui.markdown_look import TRUE_COLOUR, Look, markdown_lines
+
+
+def _plain(text: str, width: int = 30, *, above: int = 0, look: Look = TRUE_COLOUR) -> list[str]:
+    return [line.plain for line in markdown_lines(text, width, above=above, look=look)]
+
+
+def test_inline_markers_become_styles_and_list_items_hang() -> None:
+    lines = markdown_lines("a **bold** and `code`\n\n- one two three four five six seven", 20)
+    assert lines[0].plain == "a bold and code"
+    assert {span.style for span in lines[0].spans} == {".strong", ".code_inline"}
+    assert [line.plain for line in lines[2:]] == ["• one two three four", "  five six seven"]
+
+
+def test_margins_collapse_with_the_blank_row_already_above() -> None:
+    assert _plain("## Title\n\ntext", above=1) == ["", "Title", "", "text"]
+    assert _plain("text", above=1) == ["text"]
+
+
+def test_fences_are_indented_and_padded_except_in_ansi_colours() -> None:
+    fenced = "```\nx = 1\n```"
+    assert _plain(fenced, 10) == ["", " " * 10, "  x = 1   ", " " * 10]  # a margin, then padding
+    assert _plain(fenced, 10, look=Look(ansi=True)) == ["", "x = 1", ""]
+
+
+def test_blocks_it_does_not_draw_are_shown_as_their_source() -> None:
+    assert _plain("| a | b |\n|---|---|\n| 1 | 2 |")[1:] == ["| a | b |", "|---|---|", "| 1 | 2 |"]
