@@ -7,11 +7,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from backends.agent.backend import AgentBackend
-from backends.base import ChatBackend, ProgressCallback
-from backends.options import AgentOptions
-from backends.scripted import ScriptedBackend
-from testkit.agent import ANSWER, SOLVE, words
+from testkit.agent import ANSWER, SOLVE, agent_app
 from testkit.app import wait_for
 from tui.app import InternLMApp
 from tui.screens.approval import ARMING_S, ApprovalScreen
@@ -20,18 +16,6 @@ from tui.settings import AppSettings
 from tui.store.store import open_store
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.trace_panel import TracePanel
-
-
-def agent_app(
-    turns: list[str], approve: str = "ask", settings: AppSettings | None = None
-) -> tuple[InternLMApp, ScriptedBackend]:
-    llm = ScriptedBackend([words(t) for t in turns])
-    agent = AgentBackend(llm, AgentOptions(approve=approve))  # type: ignore[arg-type]
-
-    def factory(progress: ProgressCallback) -> ChatBackend:
-        return agent
-
-    return InternLMApp(settings or AppSettings(), backend_factory=factory), llm
 
 
 async def start(pilot: Pilot[None], app: InternLMApp) -> ChatScreen:

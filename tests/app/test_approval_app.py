@@ -12,11 +12,8 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from backends.agent.backend import AgentBackend
-from backends.base import ChatBackend, ProgressCallback
 from backends.options import AgentOptions, BackendOptions
-from backends.scripted import ScriptedBackend
-from testkit.agent import ANSWER, words
+from testkit.agent import ANSWER, agent_app
 from testkit.app import wait_for
 from tui.app import InternLMApp
 from tui.screens.approval import SCROLL_HINT, ApprovalScreen
@@ -42,18 +39,6 @@ class FakeClock:
 
 def step(action_input: str) -> str:
     return f"Thought: I will run it.\nAction: python\nAction Input: {action_input}\n"
-
-
-def agent_app(
-    turns: list[str], approve: str = "ask", settings: AppSettings | None = None
-) -> tuple[InternLMApp, ScriptedBackend]:
-    llm = ScriptedBackend([words(t) for t in turns])
-    agent = AgentBackend(llm, AgentOptions(approve=approve))  # type: ignore[arg-type]
-
-    def factory(progress: ProgressCallback) -> ChatBackend:
-        return agent
-
-    return InternLMApp(settings or AppSettings(), backend_factory=factory), llm
 
 
 async def start(pilot: Pilot[None], app: InternLMApp) -> ChatScreen:
