@@ -13,7 +13,7 @@ test:
 	@scripts/test.sh
 
 test-fast:
-	@scripts/test.sh -m "unit or app or snapshots"
+	@scripts/test.sh -m "unit or app or snapshots" -n 3
 
 bench: setup
 	@.venv/bin/python -m benchmarks
