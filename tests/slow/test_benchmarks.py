@@ -36,3 +36,12 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     turns = figures["turns"]
     assert turns["replies_identical_with_and_without_reuse"]
     assert all(row["cached_prompt_tokens"] > 0 for row in turns["per_turn"][1:])
+    # what this round added: the figures exist and their invariants hold even at quick sizes
+    signals = figures["signals"]
+    assert signals["rounds"] > 0 and signals["survivors"] == 0 and signals["saved"] == 1.0
+    sandbox = figures["sandbox"]
+    assert sandbox["hostile_total"] >= 30 and sandbox["hostile_contained"] == 1.0
+    history = figures["history"]
+    assert history["locked_turn_saved"] and "key_roundtrip_locked_ms" in history
+    branches = figures["branches"]
+    assert branches["regenerate_cached_prompt_tokens"] > 0 and branches["regenerate_ttft_ratio"] > 0
