@@ -5,6 +5,7 @@ Nothing in this package imports the UI; heavy libraries load inside backend fact
 
 from backends.base import BackendConfigError, BackendLoadError, ChatBackend
 from backends.events import (
+    Attachment,
     BackendEvent,
     BackendInfo,
     ChatMessage,
@@ -21,6 +22,7 @@ from backends.options import BackendOptions
 from backends.registry import create_backend
 
 __all__ = [
+    "Attachment",
     "BackendConfigError",
     "BackendEvent",
     "BackendInfo",

@@ -15,13 +15,35 @@ DoneReason = Literal["stop", "length", "cancelled"]
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that travels with a message: an image for a vision model, a file for the agent's
+    tools, or an image a tool produced. ``name`` is a plain base name (no folders); ``data`` is
+    the exact bytes, which the history stores once by their sha256."""
+
+    name: str
+    mime: str
+    data: bytes = field(repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """The content hash (hex) that names the stored copy."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def is_image(self) -> bool:
+        """True for image/* media types."""
+        return self.mime.startswith("image/")
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One message of a conversation, in the OpenAI chat shape."""
+    """One message of a conversation, in the OpenAI chat shape (plus attached files)."""
 
     role: Role
     content: str
     name: str | None = None
     tool_call_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +132,8 @@ class ToolResult:
     output: str
     ok: bool = True
     elapsed_s: float | None = None
+    attachments: tuple[Attachment, ...] = ()
+    """Files the tool produced (a saved plot), shown and stored with the reply."""
 
 
 def code_sha256(code: str) -> str:
