@@ -50,7 +50,7 @@ class ChatBackend(Protocol):
 class Approver(Protocol):
     """A backend that asks before running a tool: the UI answers each ``ApprovalRequest``."""
 
-    def answer(self, call_id: str, approved: bool) -> None: ...
+    def answer(self, call_id: str, approved: bool, reason: str = "") -> None: ...
 
 
 def no_progress(_stage: str, _fraction: float | None) -> None:

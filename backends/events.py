@@ -155,6 +155,10 @@ class ApprovalRequest:
     code: str
     network_blocked: bool = True
     sha256: str = ""
+    server: str = ""
+    """The MCP server the tool belongs to ("" for built-in tools)."""
+    language: Literal["python", "json"] = "python"
+    """What ``code`` is: a Python program, or a tool's arguments as JSON."""
 
     @property
     def intact(self) -> bool:

@@ -13,10 +13,12 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from backends.agent.internlm_loop import InternLM2Loop, wants_internlm2
+from backends.agent.python_tool import PythonTool
 from backends.agent.react import ReActLoop
 from backends.agent.sandbox import SandboxLimits, tools_isolated
 from backends.agent.sandbox import refusal as sandbox_refusal
 from backends.agent.steps import ApprovalGate, LoopContext
+from backends.agent.tools import ToolSet
 from backends.base import BackendConfigError, ChatBackend
 from backends.events import BackendEvent, BackendInfo, ChatMessage, GenerationParams
 from backends.options import AgentOptions
@@ -31,15 +33,23 @@ class AgentBackend:
         options: AgentOptions | None = None,
         *,
         limits: SandboxLimits | None = None,
+        tools: ToolSet | None = None,
     ) -> None:
         self.options = options or AgentOptions()
-        unknown = [t for t in self.options.tools if t != "python"]
-        if unknown:
-            raise BackendConfigError(f"unknown tool {unknown[0]!r}; available tools: python")
         self.llm_backend = llm_backend
         self.limits = limits or SandboxLimits(wall_s=self.options.tool_timeout_s)
         if self.options.unisolated_tools:
             self.limits = dataclasses.replace(self.limits, unisolated=True)
+        self.tools = tools if tools is not None else ToolSet()
+        """Every tool the app knows (MCP servers add theirs as they start); injected, shared."""
+        if "python" not in self.tools:
+            self.tools.add(PythonTool(self.limits))
+        unknown = [t for t in self.options.tools if t not in self.tools and "__" not in t]
+        if unknown:
+            known = ", ".join(self.tools.names())
+            raise BackendConfigError(f"unknown tool {unknown[0]!r}; available tools: {known}")
+        self.chosen: tuple[str, ...] | None = tuple(self.options.tools) or None
+        """The tool names the current chat uses (None: all); set by ``choose_tools``."""
         self.network_blocked = tools_isolated()
         """True when tools run isolated; else they are refused, or run unisolated by opt-in."""
         tools_off = None if self.network_blocked or self.limits.unisolated else sandbox_refusal()
@@ -56,15 +66,19 @@ class AgentBackend:
         self.native_protocol = wants_internlm2(self.options.protocol, llm_backend)
         """True when the model calls tools with InternLM2's own tokens."""
 
-    def answer(self, call_id: str, approved: bool) -> None:
-        """The UI's answer to an ``ApprovalRequest`` (thread-safe)."""
-        self.gate.answer(call_id, approved)
+    def answer(self, call_id: str, approved: bool, reason: str = "") -> None:
+        """The UI's answer to an ``ApprovalRequest`` (thread-safe); ``reason`` explains a denial."""
+        self.gate.answer(call_id, approved, reason)
+
+    def choose_tools(self, names: tuple[str, ...] | None) -> None:
+        """The tools the next turns may call (the chat's choice; None: the default)."""
+        self.chosen = names if names is not None else (tuple(self.options.tools) or None)
 
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, *, cancel: threading.Event
     ) -> Iterator[BackendEvent]:
         """Run one agent turn; ends with exactly one ``Done`` or ``Error``."""
-        context = LoopContext(self.llm_backend, self.options, self.limits, self.gate)
+        context = LoopContext(self.llm_backend, self.options, self.limits, self.gate, self.tools.chosen(self.chosen))
         loop = InternLM2Loop(context) if self.native_protocol else ReActLoop(context)
         yield from loop.run(messages, params, cancel)
 

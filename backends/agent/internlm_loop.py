@@ -20,10 +20,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from backends.agent.code import normalise_code
-from backends.agent.python_tool import PythonSandbox
+from backends.agent.python_tool import PythonTool
 from backends.agent.steps import LoopContext, new_call_id
+from backends.agent.tools import Tool
 from backends.events import (
     BackendEvent,
     ChatMessage,
@@ -38,9 +40,6 @@ from backends.events import (
 from backends.internlm.chat import tool_content
 from backends.internlm.tokens import ACTION_END, INTERPRETER, PLUGIN
 from backends.internlm.tools import ActionCall, parse_reply, visible_text
-
-# isort: split
-from lagent.actions import ActionExecutor
 
 INTERPRETER_PROMPT = (
     "You can run Python code in a sandboxed interpreter. Send it a complete program and it "
@@ -87,11 +86,32 @@ class InternLM2Loop:
         self.context = context
 
     def prompt(self, messages: Sequence[ChatMessage], inner: list[ChatMessage]) -> list[ChatMessage]:
-        """System prompt, interpreter description, conversation, then this turn's steps."""
+        """System prompt, interpreter and plugin descriptions, conversation, then this turn's steps."""
         system = [m for m in messages[:1] if m.role == "system"]
-        described = ChatMessage("system", tool_content(INTERPRETER, INTERPRETER_PROMPT))
+        described: list[ChatMessage] = []
+        if isinstance(self.context.tools.get("python"), PythonTool):
+            described.append(ChatMessage("system", tool_content(INTERPRETER, INTERPRETER_PROMPT)))
+        plugins = [
+            {"name": t.name, "description": t.description, "parameters": t.parameters}
+            for t in self.context.tools
+            if not isinstance(t, PythonTool)
+        ]
+        if plugins:
+            described.append(ChatMessage("system", tool_content(PLUGIN, json.dumps(plugins, ensure_ascii=False))))
         talk = [m for m in messages[len(system) :] if m.role in ("user", "assistant")]
-        return [*system, described, *talk, *inner]
+        return [*system, *described, *talk, *inner]
+
+    def resolve(self, call: ActionCall) -> tuple[Tool | None, dict[str, Any]]:
+        """The registry tool a call names and its arguments (Python's code normalised once)."""
+        tools = self.context.tools
+        python = tools.get("python")
+        if call.kind != "plugin" or call.name in PYTHON_PLUGIN_NAMES:
+            code = python_code(call)
+            if isinstance(python, PythonTool) and code is not None:
+                return python, {"code": code}
+            if call.kind != "plugin":
+                return None, {}
+        return tools.get(call.name), dict(call.arguments)
 
     def run(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: threading.Event
@@ -99,9 +119,6 @@ class InternLM2Loop:
         """Run one agent turn; ends with exactly one ``Done`` or ``Error``."""
         started = time.monotonic()
         agent = self.context
-        tool = PythonSandbox(agent.limits)
-        tool.cancel = cancel
-        executor = ActionExecutor(actions=[tool])
         inner: list[ChatMessage] = []
         completion = 0
         said_something = False
@@ -147,16 +164,20 @@ class InternLM2Loop:
                 yield Error(cut, text[-500:])
                 return
             call_id = new_call_id()
-            code = python_code(call)
-            if code is None:
+            tool, arguments = self.resolve(call)
+            if tool is None:
+                names = ", ".join(agent.tools.names()) or "none"
                 yield ToolCall(call_id, call.name, json.dumps(call.arguments, ensure_ascii=False))
                 yield ToolResult(call_id, f"unknown tool {call.name!r}", ok=False)
-                yield Error(f"agent stopped: the model asked for unknown tool {call.name!r} (tools: python)")
+                yield Error(f"agent stopped: the model asked for unknown tool {call.name!r} (tools: {names})")
                 return
-            yield ToolCall(call_id, "python", code)
+            if isinstance(tool, PythonTool):
+                yield ToolCall(call_id, "python", str(arguments.get("code", "")))
+            else:
+                yield ToolCall(call_id, tool.name, json.dumps(arguments, ensure_ascii=False))
             inner.append(ChatMessage("assistant", as_written(text)))
             name = PLUGIN if call.kind == "plugin" else INTERPRETER
-            run = yield from agent.gate.approve_and_run(executor, tool, call_id, "python", code, cancel)
+            run = yield from agent.gate.approve_and_run(tool, call_id, arguments, cancel)
             if run.outcome == "cancelled":
                 yield Done("cancelled")
                 return

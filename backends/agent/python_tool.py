@@ -6,6 +6,7 @@ import threading
 
 from backends.agent import lagent_compat
 from backends.agent.sandbox import SandboxLimits, run_python
+from backends.agent.tools import ToolOutput
 from backends.events import code_sha256
 
 lagent_compat.prepare()
@@ -15,8 +16,8 @@ from lagent.actions import BaseAction  # noqa: E402
 from lagent.actions.parser import BaseParser  # noqa: E402
 from lagent.schema import ActionReturn, ActionStatusCode  # noqa: E402
 
-DENIED = "The user did not allow this code to run."
-"""What the model is told when the user denies a call."""
+DENIED = "The user did not allow this call to run."
+"""What the model is told when the user denies a call (their typed reason follows, if any)."""
 
 
 MISMATCH = "refused: the code to run is not the code that was approved"
@@ -56,3 +57,49 @@ class PythonSandbox(BaseAction):  # type: ignore[misc]
         if result.ok:
             return ActionReturn(result=[{"type": "text", "content": output}])
         return ActionReturn(errmsg=f"{output}\n[{result.reason}]", state=ActionStatusCode.API_ERROR)
+
+
+PYTHON_PARAMETERS: dict[str, object] = {
+    "type": "object",
+    "properties": {"code": {"type": "string", "description": "the complete Python program; print() results"}},
+    "required": ["code"],
+}
+
+
+class PythonTool:
+    """The sandboxed Python interpreter as a registry tool (``backends.agent.tools.Tool``).
+
+    ``arguments["code"]`` must already be normalised; it runs only if its digest is the one
+    the approval gate saw (``expect``), so what the user approved is exactly what runs."""
+
+    name = "python"
+    description = (
+        "Runs a complete Python program in a separate, sandboxed interpreter and returns what it "
+        "printed. Use print() to show results. No network, no files kept between calls."
+    )
+    parameters = PYTHON_PARAMETERS
+    acts = True
+    server = ""
+
+    def __init__(self, limits: SandboxLimits) -> None:
+        self.limits = limits
+        self.last_elapsed_s = 0.0
+        self._expected_sha256: str | None = None
+
+    def expect(self, sha256: str) -> None:
+        """Allow the next run for the code with this digest only (the code that was shown)."""
+        self._expected_sha256 = sha256
+
+    def run(self, arguments: dict[str, object], cancel: threading.Event) -> ToolOutput:
+        """Run the program if it is the approved one; its output (and why it failed)."""
+        expected, self._expected_sha256 = self._expected_sha256, None
+        command = arguments.get("code")
+        if not isinstance(command, str) or expected is None or code_sha256(command) != expected:
+            self.last_elapsed_s = 0.0
+            return ToolOutput(MISMATCH, ok=False)
+        result = run_python(command, limits=self.limits, cancel=cancel)
+        self.last_elapsed_s = result.elapsed_s
+        output = result.output.strip() or "(no output)"
+        if result.ok:
+            return ToolOutput(output)
+        return ToolOutput(f"{output}\n[{result.reason}]", ok=False)

@@ -20,8 +20,10 @@ from typing import Any
 
 from backends.agent import lagent_compat
 from backends.agent.code import normalise_code
-from backends.agent.python_tool import PythonSandbox
+from backends.agent.python_tool import PythonSandbox, PythonTool
+from backends.agent.sandbox import SandboxLimits
 from backends.agent.steps import LoopContext, new_call_id
+from backends.agent.tools import Tool, parse_arguments
 from backends.base import ChatBackend
 from backends.events import (
     BackendEvent,
@@ -40,7 +42,7 @@ from backends.internlm.tokens import ACTION_END
 lagent_compat.prepare()
 
 # isort: split
-from lagent.actions import ActionExecutor  # noqa: E402
+from lagent.actions import ActionExecutor, BaseAction  # noqa: E402
 from lagent.agents.react import ReActProtocol  # noqa: E402
 from lagent.llms.base_llm import BaseModel  # noqa: E402
 from lagent.schema import ModelStatusCode  # noqa: E402
@@ -60,6 +62,22 @@ _META_TEMPLATE = [
     {"role": "user", "begin": "<|im_start|>user\n", "end": "<|im_end|>\n"},
     {"role": "assistant", "begin": "<|im_start|>assistant\n", "end": "<|im_end|>\n", "generate": True},
 ]
+
+
+def lagent_action(tool: Tool, limits: SandboxLimits) -> BaseAction:
+    """A registry tool as a Lagent action, so ``ReActProtocol`` describes it in the prompt.
+    Only the description is used: calls run through the approval gate, never through Lagent."""
+    if isinstance(tool, PythonTool):
+        return PythonSandbox(limits)  # its Lagent description: Action Input is the program itself
+    properties = tool.parameters.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    parameters = [
+        {**(schema if isinstance(schema, dict) else {}), "name": str(name)} for name, schema in properties.items()
+    ]
+    required = tool.parameters.get("required")
+    required = [r for r in required if r in properties] if isinstance(required, list) else []
+    description = {"name": tool.name, "description": tool.description, "parameters": parameters, "required": required}
+    return BaseAction(description=description)
 
 
 class Cancelled(Exception):
@@ -169,9 +187,7 @@ class ReActLoop:
         started = time.monotonic()
         llm = BackendLLM(context.llm_backend, params)
         llm.cancel = cancel
-        tool = PythonSandbox(context.limits)
-        tool.cancel = cancel
-        executor = ActionExecutor(actions=[tool])
+        executor = ActionExecutor(actions=[lagent_action(t, context.limits) for t in context.tools])
         history = [{"role": m.role, "content": m.content} for m in messages[:-1] if m.role != "system"]
         inner: list[dict[str, str]] = [{"role": "user", "content": messages[-1].content if messages else ""}]
         completion = 0
@@ -234,23 +250,30 @@ class ReActLoop:
                     yield Error("agent stopped: the model wrote nothing")
                 return
             call_id = new_call_id()
-            code = normalise_code(action_input) if action == tool.name else action_input
-            yield ToolCall(call_id, action, code)
-            if not executor.is_valid(action.split(".")[0]):
+            tool = context.tools.get(action)
+            arguments: dict[str, Any] | str
+            if isinstance(tool, PythonTool):
+                arguments = {"code": normalise_code(action_input)}
+                yield ToolCall(call_id, action, arguments["code"])
+            else:
+                arguments = parse_arguments(action_input)
+                yield ToolCall(call_id, action, action_input)
+            if tool is None:
+                names = ", ".join(context.tools.names()) or "none"
                 yield ToolResult(call_id, f"unknown tool {action!r}", ok=False)
-                yield Error(f"agent stopped: the model asked for unknown tool {action!r} (tools: python)")
+                yield Error(f"agent stopped: the model asked for unknown tool {action!r} (tools: {names})")
                 return
-            run = yield from context.gate.approve_and_run(executor, tool, call_id, action, code, cancel)
-            if run.outcome == "cancelled":
-                yield Done("cancelled")
-                return
-            if run.outcome == "denied" or run.ran is None:
-                inner.append({"role": "assistant", "content": text})
-                inner.append({"role": "system", "content": f"{RESPONSE}{run.for_model}\n"})
-                continue
-            ran = run.ran
+            if isinstance(arguments, str):
+                yield ToolResult(call_id, arguments, ok=False)
+                reply = arguments
+            else:
+                run = yield from context.gate.approve_and_run(tool, call_id, arguments, cancel)
+                if run.outcome == "cancelled":
+                    yield Done("cancelled")
+                    return
+                reply = run.for_model
             inner.append({"role": "assistant", "content": text})
-            inner.append(self.protocol.format_response(ran))
+            inner.append({"role": "system", "content": f"{RESPONSE}{reply}\n"})
         yield Error(f"agent stopped after {max_steps} steps without a final answer")
 
     @staticmethod
