@@ -28,7 +28,10 @@ class AgentOptions:
     """The agent backend's tools and approval policy."""
 
     llm_backend: str = "local"
-    tools: tuple[str, ...] = ("python",)
+    tools: tuple[str, ...] = ()
+    """The tools a new chat may call (``--tools``); empty: every tool the app knows."""
+    mcp_config: str | None = None
+    """An ``mcpServers`` JSON file (``--mcp-config``) whose servers become tools."""
     approve: Literal["ask", "auto"] = "ask"
     max_steps: int = 8
     tool_timeout_s: float = 20.0

@@ -33,8 +33,24 @@ def _agent(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
     progress("loading lagent", None)
     from backends.agent.backend import AgentBackend
 
+    tools = None
+    hub = None
+    if options.agent.mcp_config:
+        from backends.agent.mcp_client import McpConfigError, McpHub, load_config
+        from backends.agent.tools import ToolSet
+
+        try:
+            configs = load_config(options.agent.mcp_config)
+        except McpConfigError as exc:
+            raise BackendConfigError(str(exc)) from None
+        tools = ToolSet()
+        hub = McpHub(configs, tools)
     llm = FACTORIES[llm_name](options, progress)
-    return AgentBackend(llm, options.agent)
+    agent = AgentBackend(llm, options.agent, tools=tools, mcp=hub)
+    if hub is not None:
+        progress("starting MCP servers", None)
+        hub.start()
+    return agent
 
 
 def _scripted(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:

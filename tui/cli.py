@@ -188,7 +188,17 @@ def build_parser() -> OneLineParser:
     history.add_argument("-o", "--output", default=None, metavar="FILE", help="write the export to FILE")
 
     agent = parser.add_argument_group("agent backend")
-    agent.add_argument("--tools", default=None, help="comma-separated tools (default: python)")
+    agent.add_argument(
+        "--tools",
+        default=None,
+        help="comma-separated tools a new chat may call (default: all: python, MCP tools as server__tool)",
+    )
+    agent.add_argument(
+        "--mcp-config",
+        default=None,
+        metavar="PATH",
+        help="an mcpServers JSON file: its stdio and streamable-HTTP servers become the agent's tools",
+    )
     agent.add_argument(
         "--approve",
         choices=["ask", "auto"],
@@ -233,11 +243,21 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         max_retries=defaults.max_retries if args.max_retries is None else args.max_retries,
         ca_file=str(Path(args.ca_file).expanduser()) if args.ca_file else None,
     )
-    tools = tuple(t.strip() for t in (args.tools or "python").split(",") if t.strip())
+    tools = tuple(t.strip() for t in (args.tools or "").split(",") if t.strip())
+    mcp_config = getattr(args, "mcp_config", None)
+    if mcp_config:
+        from backends.agent.mcp_client import McpConfigError, load_config
+
+        mcp_config = str(Path(mcp_config).expanduser())
+        try:
+            load_config(mcp_config)
+        except McpConfigError as exc:
+            raise UsageError(str(exc)) from None
     auto_from_file = getattr(args, "auto_approve_from", None)
     agent = AgentOptions(
         llm_backend="remote" if args.base_url else "local",
         tools=tools,
+        mcp_config=mcp_config,
         approve="ask" if auto_from_file else (args.approve or "ask"),
         unisolated_tools=bool(args.unisolated_tools),
     )

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from backends.agent.internlm_loop import InternLM2Loop, wants_internlm2
+from backends.agent.mcp_client import McpHub
 from backends.agent.python_tool import PythonTool
 from backends.agent.react import ReActLoop
 from backends.agent.sandbox import SandboxLimits, tools_isolated
@@ -34,12 +35,15 @@ class AgentBackend:
         *,
         limits: SandboxLimits | None = None,
         tools: ToolSet | None = None,
+        mcp: McpHub | None = None,
     ) -> None:
         self.options = options or AgentOptions()
         self.llm_backend = llm_backend
         self.limits = limits or SandboxLimits(wall_s=self.options.tool_timeout_s)
         if self.options.unisolated_tools:
             self.limits = dataclasses.replace(self.limits, unisolated=True)
+        self.mcp = mcp
+        """The MCP servers whose tools are in ``tools`` (owned: closed with the backend)."""
         self.tools = tools if tools is not None else ToolSet()
         """Every tool the app knows (MCP servers add theirs as they start); injected, shared."""
         if "python" not in self.tools:
@@ -78,10 +82,14 @@ class AgentBackend:
         self, messages: Sequence[ChatMessage], params: GenerationParams, *, cancel: threading.Event
     ) -> Iterator[BackendEvent]:
         """Run one agent turn; ends with exactly one ``Done`` or ``Error``."""
-        context = LoopContext(self.llm_backend, self.options, self.limits, self.gate, self.tools.chosen(self.chosen))
+        context = LoopContext(
+            self.llm_backend, self.options, self.limits, self.gate, self.tools.chosen(self.chosen)
+        )
         loop = InternLM2Loop(context) if self.native_protocol else ReActLoop(context)
         yield from loop.run(messages, params, cancel)
 
     def close(self) -> None:
-        """Close the wrapped backend."""
+        """Stop the MCP servers and close the wrapped backend."""
+        if self.mcp is not None:
+            self.mcp.close()
         self.llm_backend.close()

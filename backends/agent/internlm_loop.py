@@ -97,7 +97,9 @@ class InternLM2Loop:
             if not isinstance(t, PythonTool)
         ]
         if plugins:
-            described.append(ChatMessage("system", tool_content(PLUGIN, json.dumps(plugins, ensure_ascii=False))))
+            described.append(
+                ChatMessage("system", tool_content(PLUGIN, json.dumps(plugins, ensure_ascii=False)))
+            )
         talk = [m for m in messages[len(system) :] if m.role in ("user", "assistant")]
         return [*system, *described, *talk, *inner]
 

@@ -72,11 +72,17 @@ def lagent_action(tool: Tool, limits: SandboxLimits) -> BaseAction:
     properties = tool.parameters.get("properties")
     properties = properties if isinstance(properties, dict) else {}
     parameters = [
-        {**(schema if isinstance(schema, dict) else {}), "name": str(name)} for name, schema in properties.items()
+        {**(schema if isinstance(schema, dict) else {}), "name": str(name)}
+        for name, schema in properties.items()
     ]
     required = tool.parameters.get("required")
     required = [r for r in required if r in properties] if isinstance(required, list) else []
-    description = {"name": tool.name, "description": tool.description, "parameters": parameters, "required": required}
+    description = {
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": parameters,
+        "required": required,
+    }
     return BaseAction(description=description)
 
 

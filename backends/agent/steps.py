@@ -23,7 +23,6 @@ from backends.base import ChatBackend
 from backends.events import ApprovalRequest, BackendEvent, ToolResult, code_sha256
 from backends.options import AgentOptions
 
-
 _call_numbers = itertools.count(1)
 _call_numbers_lock = threading.Lock()
 
@@ -113,7 +112,13 @@ class ApprovalGate:
         if tool.acts and self.approve != "auto":
             language: Literal["python", "json"] = "python" if is_python else "json"
             yield ApprovalRequest(
-                call_id, tool.name, shown, self.network_blocked or not is_python, digest, tool.server, language
+                call_id,
+                tool.name,
+                shown,
+                self.network_blocked or not is_python,
+                digest,
+                tool.server,
+                language,
             )
             answer = self.wait_for_answer(call_id, cancel)
             if answer is None:
@@ -132,7 +137,9 @@ class ApprovalGate:
         else:
             out = tool.run(json.loads(shown), cancel)
             elapsed = time.monotonic() - started
-        yield ToolResult(call_id, out.text, ok=out.ok, elapsed_s=round(elapsed, 3), attachments=out.attachments)
+        yield ToolResult(
+            call_id, out.text, ok=out.ok, elapsed_s=round(elapsed, 3), attachments=out.attachments
+        )
         if cancel.is_set():
             return ToolRun("cancelled")
         return ToolRun("ran", out.text, ok=out.ok)
