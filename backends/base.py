@@ -53,6 +53,13 @@ class Approver(Protocol):
     def answer(self, call_id: str, approved: bool, reason: str = "") -> None: ...
 
 
+@runtime_checkable
+class ChoosesTools(Protocol):
+    """A backend whose tools each chat chooses (the agent): None means the launch default."""
+
+    def choose_tools(self, names: tuple[str, ...] | None) -> None: ...
+
+
 def no_progress(_stage: str, _fraction: float | None) -> None:
     """A progress callback that ignores everything."""
 

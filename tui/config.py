@@ -33,11 +33,13 @@ COMMAND_ONLY = frozenset({"list", "resume", "export", "format", "output", "confi
 """Flags that ask for one action now; they make no sense as defaults."""
 
 
-CONSENT_BINDINGS = frozenset({"approval.yes", "approval.no", "auto_approve.yes", "auto_approve.no"})
+CONSENT_BINDINGS = frozenset(
+    {"approval.yes", "approval.always", "approval.no", "approval.reason", "auto_approve.yes", "auto_approve.no"}
+)
 """Bindings that answer a consent dialog: never on a key that ordinary typing presses, except y / n
 (the dialogs' own keys, which count only after a pause in typing)."""
 
-CONSENT_TYPING_KEYS_ALLOWED = frozenset({"y", "n"})
+CONSENT_TYPING_KEYS_ALLOWED = frozenset({"y", "n", "a", "r"})
 
 _TYPING_NAMES = frozenset({"enter", "return", "ctrl+m", "ctrl+j", "tab", "ctrl+i", "space", "backspace"})
 """Key names that typing presses besides printable characters (ctrl+m / ctrl+j / ctrl+i are
@@ -164,7 +166,7 @@ def _check_consent_keys(binding_id: str, keys: str, where: str) -> None:
         if typing_key(key) and key.strip() not in CONSENT_TYPING_KEYS_ALLOWED:
             raise ConfigError(
                 f"{where}: keymap.{binding_id} cannot be {key.strip()!r}: an approval key must not be "
-                "Enter, Tab, space or a key pressed in ordinary typing (only y / n are allowed)"
+                "Enter, Tab, space or a key pressed in ordinary typing (only y / n / a / r are allowed)"
             )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.message import Message
 
 from backends.base import ChatBackend
@@ -40,3 +42,12 @@ class BackendFailed(Message):
     def __init__(self, message: str) -> None:
         super().__init__()
         self.message = message
+
+
+class McpStatusChanged(Message):
+    """An MCP server started, failed or died (posted from the MCP hub's thread)."""
+
+    def __init__(self, status: Any) -> None:
+        super().__init__()
+        self.status = status
+        """A ``backends.agent.mcp_client.ServerStatus``."""

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from backends.base import ChatBackend
+from backends.base import ChatBackend, ChoosesTools
 from backends.events import (
     BackendEvent,
     BackendInfo,
@@ -26,6 +26,7 @@ from backends.events import (
     ToolCall,
     ToolResult,
 )
+from tui.chat_tools import ChatTools
 from tui.context_meter import ContextUse, Measured, measure, oldest_to_drop
 from tui.conversation import Conversation
 from tui.credentials import without_credentials
@@ -121,6 +122,8 @@ class ChatSession:
         """A prompt was saved before the backend was ready; its reply starts on ``backend_ready``."""
         self.measured: Measured | None = None
         """The server's own token count after the last reply (see ``tui.context_meter``)."""
+        self.tools = ChatTools()
+        """This chat's tool choice and "always" approvals (saved with it)."""
         self._turn_counter = 0
 
     # ----- state -------------------------------------------------------------------------
@@ -172,6 +175,8 @@ class ChatSession:
             params=self.params.as_dict(),
             options=launch_options(self.settings),
         )
+        if self.tools != ChatTools() and len(self.conversation.messages) == 1:
+            self._save_tools()  # a new chat's choice, made before it had a row
         if self.backend is None:
             self.queued = True
             return Submitted.QUEUED
@@ -183,6 +188,8 @@ class ChatSession:
             raise RuntimeError("begin_turn before the backend is ready")
         self._turn_counter += 1
         info = self.backend.info
+        if isinstance(self.backend, ChoosesTools):
+            self.backend.choose_tools(self.tools.chosen)
         self.recorder.begin_reply(backend=info.name, model=info.model, params=self.params.as_dict())
         turn = Turn(
             self._turn_counter,
@@ -311,6 +318,7 @@ class ChatSession:
         self.measured = None
         self.recorder = ChatRecorder(self.store)
         self.params = self.settings.params
+        self.tools = ChatTools()
         self.queued = False
 
     def open(
@@ -331,6 +339,7 @@ class ChatSession:
             self.store.flush(SYNC_WAIT_S)
         if restore_params and summary.params:
             self.params = params_from_dict(summary.params)
+        self.tools = ChatTools.from_dict(summary.tools)
         self.recorder = ChatRecorder(self.store, conversation_id)
         self.queued = False
         return OpenedChat(summary, self._load_path(conversation_id, summary.system))
@@ -473,6 +482,16 @@ class ChatSession:
         conversation = self.recorder.conversation_ref  # known even while its row is still queued
         if conversation is not None:
             self.store.submit_settings(conversation, system, params.as_dict())
+
+    def set_tools(self, tools: ChatTools) -> None:
+        """This chat's tool choice and remembered approvals from now on (a saved chat keeps them)."""
+        self.tools = tools
+        self._save_tools()
+
+    def _save_tools(self) -> None:
+        conversation = self.recorder.conversation_ref
+        if conversation is not None:
+            self.store.submit_tools(conversation, self.tools.as_dict())
 
     def rename(self, conversation_id: int, title: str) -> None:
         """Give a saved conversation a new title."""

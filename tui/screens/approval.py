@@ -1,4 +1,6 @@
-"""Asks the user to approve the exact code an agent wants to run (y / n, Esc stops the turn).
+"""Asks the user to approve the exact code or tool call an agent wants to run: y runs it once,
+a always in this chat (for this tool), n denies, r denies with a typed reason that is sent to
+the model, Esc stops the turn.
 
 What is shown is what runs: the code arrives normalised and hashed (``ApprovalRequest``), every
 invisible or look-alike character is shown as a ``⟨U+XXXX⟩`` marker, and a request whose code
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -25,18 +29,35 @@ from textual.widgets import Static
 from backends.events import ApprovalRequest
 from tui.sanitize import reveal, sanitize
 from tui.screens.arming import ARMING_S, KeyArming
+from tui.screens.deny_reason import DenyReasonScreen
 
-__all__ = ["ARMING_S", "ApprovalScreen"]
+__all__ = ["ALWAYS", "ARMING_S", "ApprovalAnswer", "ApprovalScreen", "Denied"]
 
 SCROLL_HINT = "scroll to the end to approve (↓ / page down / end)"
 
+ALWAYS = "always"
+"""The answer "run this tool without asking for the rest of this chat"."""
 
-class ApprovalScreen(ModalScreen[bool | None]):
-    """Dismisses with True (run), False (deny) or None (stop the turn)."""
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """A denial with the user's reason (sent to the model as the tool's result)."""
+
+    reason: str
+
+
+ApprovalAnswer = bool | None | Literal["always"] | Denied
+"""True run once, ``ALWAYS``, False deny, ``Denied(reason)``, None stop the turn."""
+
+
+class ApprovalScreen(ModalScreen[ApprovalAnswer]):
+    """Dismisses with an ``ApprovalAnswer``."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Run it", id="approval.yes"),
+        Binding("y", "answer(True)", "Run once", id="approval.yes"),
+        Binding("a", "always", "Always (this chat)", id="approval.always"),
         Binding("n", "answer(False)", "Deny", id="approval.no"),
+        Binding("r", "deny_reason", "Deny with reason", id="approval.reason"),
         Binding("escape", "stop", "Stop turn", id="approval.stop"),
     ]
 
@@ -63,17 +84,27 @@ class ApprovalScreen(ModalScreen[bool | None]):
         request = self.request
         lines = self.line_count
         counted = f"{lines} line" + ("s" if lines != 1 else "")
-        title = f"The agent wants to run this {sanitize(request.name)} code ({counted}):"
+        if request.language == "json":
+            server = f" (MCP server {sanitize(request.server)})" if request.server else ""
+            title = f"The agent wants to call the tool {sanitize(request.name)}{server} with:"
+        else:
+            title = f"The agent wants to run this {sanitize(request.name)} code ({counted}):"
         with Vertical(id="approval-dialog"):
             yield Static(Text(title, style="bold"), classes="panel-title")
             with VerticalScroll(id="approval-code"):
-                yield Static(Syntax(reveal(request.code), "python", word_wrap=True, line_numbers=True))
-            sandbox = "Runs in a sandbox: separate process, temp folder, no API keys, time/memory limits, "
-            sandbox += (
-                "no network."
-                if request.network_blocked
-                else "NOT ISOLATED: it can read your files and use the network."
-            )
+                yield Static(Syntax(reveal(request.code), request.language, word_wrap=True, line_numbers=True))
+            if request.language == "json":
+                sandbox = (
+                    "Not sandboxed: the tool runs in its MCP server, with that server's rights. "
+                    "These exact arguments are sent."
+                )
+            else:
+                sandbox = "Runs in a sandbox: separate process, temp folder, no API keys, time/memory limits, "
+                sandbox += (
+                    "no network."
+                    if request.network_blocked
+                    else "NOT ISOLATED: it can read your files and use the network."
+                )
             if request.intact:
                 sandbox += f" sha256 {request.sha256[:16]}"
             else:
@@ -130,7 +161,7 @@ class ApprovalScreen(ModalScreen[bool | None]):
         elif not self.arming.quiet:
             keys = "wait…"
         else:
-            keys = "y run it · n deny · Esc stop the agent"
+            keys = "y run once · a always (this chat) · n deny · r deny with reason · Esc stop"
         self.query_one("#approval-keys", Static).update(Text(keys))
 
     @property
@@ -146,6 +177,25 @@ class ApprovalScreen(ModalScreen[bool | None]):
                 self.notify(SCROLL_HINT, severity="warning", timeout=3)
             return
         self.dismiss(yes)
+
+    def action_always(self) -> None:
+        """Approve this call and every later call of this tool in this chat (same checks as y)."""
+        if not self.armed or not (self.request.intact and self._at_end()):
+            self.ignored_keys += 1
+            return
+        self.dismiss(ALWAYS)
+
+    def action_deny_reason(self) -> None:
+        """Deny, typing why: the reason goes to the model as the tool's result."""
+        if not self.armed:
+            self.ignored_keys += 1
+            return
+
+        def typed(reason: str | None) -> None:
+            if reason is not None:
+                self.dismiss(Denied(reason))
+
+        self.app.push_screen(DenyReasonScreen(), typed)
 
     def action_stop(self) -> None:
         """Deny and stop the agent's turn."""

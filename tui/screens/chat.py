@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
-from backends.base import Approver, BackendConfigError, BackendLoadError, ChatBackend
+from backends.base import BackendConfigError, BackendLoadError, ChatBackend
 from backends.events import (
     ApprovalRequest,
     ChatMessage,
@@ -39,10 +39,9 @@ from tui.chat_settings import ChatSettings
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
-from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
+from tui.messages import BackendFailed, BackendReady, LoadProgress, McpStatusChanged, TurnEvent
 from tui.model_spec import describe
 from tui.screens.approval import ApprovalScreen
-from tui.screens.auto_approve import AutoApproveConfirm
 from tui.screens.chat_settings import ChatSettingsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.copy_picker import CopyPicker
@@ -50,6 +49,7 @@ from tui.screens.switch_model import SwitchModelScreen
 from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore
+from tui.tools_controller import ToolsController
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.chat_pane import ChatPane
 from tui.widgets.history_sidebar import OVERLAY_WIDTH, HistorySidebar
@@ -100,6 +100,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
         Binding("f6", "switch_model", "Switch model", show=False, priority=True, id="chat.switch_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
+        Binding("f7", "tools", "Tools", show=False, id="chat.tools"),
     ]
 
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
@@ -125,6 +126,7 @@ class ChatScreen(Screen[None]):
         """The settings being loaded by a switch (the current backend stays until it is ready)."""
         self._view: TurnView | None = None
         self.approval_policy = ApprovalPolicy.from_settings(settings)
+        self.tools = ToolsController(self)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -215,6 +217,7 @@ class ChatScreen(Screen[None]):
         self.refresh_context()
         if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
+            self.tools.watch_backend(message.backend)
             self.status.auto_approve = self.approval_policy.auto
             capabilities = message.backend.info.capabilities
             if "tools-unisolated" in capabilities:
@@ -371,53 +374,8 @@ class ChatScreen(Screen[None]):
             await self.query_one(TracePanel).add_event(event)
         elif isinstance(event, ApprovalRequest):
             await self.query_one(TracePanel).add_event(event)
-            self._ask_approval(turn, event)
+            self.tools.ask(turn, event)
         self.history.check_warning()
-
-    def _ask_approval(self, turn: Turn, request: ApprovalRequest) -> None:
-        """Show the approval prompt; the backend's worker waits for the answer.
-
-        With ``approve = "auto"`` from the config file, the first request asks once whether that
-        may take effect; confirmed, this and later requests are approved here without a dialog."""
-        backend = self.session.backend
-        policy = self.approval_policy
-        if policy.mode == "confirm" and self.settings.auto_approve_from is not None:
-
-            def decided(confirmed: bool | None) -> None:
-                policy.decide(bool(confirmed))
-                self.status.auto_approve = policy.auto
-                if self.session.turn is turn:
-                    self._ask_approval(turn, request)
-                elif isinstance(backend, Approver):
-                    backend.answer(request.call_id, False)
-
-            self.status.state = "confirm auto-approve (y / n)"
-            self.app.push_screen(AutoApproveConfirm(self.settings.auto_approve_from), decided)
-            return
-        if policy.answered_by_app and policy.auto:
-            if isinstance(backend, Approver):
-                backend.answer(request.call_id, True)
-            self.query_one(TracePanel).set_approval(request.call_id, "auto-approved")
-            return
-        self.status.state = "waiting for your approval (y / n)"
-
-        async def answered(approved: bool | None) -> None:
-            trace = self.query_one(TracePanel)
-            if approved is None:  # Esc: stop the turn; the backend sees the cancel and runs nothing
-                if self.session.turn is turn:
-                    trace.set_approval(request.call_id, "stopped")
-                    await self.action_stop()
-                elif isinstance(backend, Approver):
-                    backend.answer(request.call_id, False)
-                return
-            if isinstance(backend, Approver):
-                backend.answer(request.call_id, approved)
-            if self.session.turn is not turn:
-                return
-            trace.set_approval(request.call_id, "approved" if approved else "denied")
-            self.status.state = "streaming… (Esc stops)"
-
-        self.app.push_screen(ApprovalScreen(request), answered)
 
     async def _end_turn(self, ended: TurnEnd) -> None:
         view = self._view
@@ -637,6 +595,13 @@ class ChatScreen(Screen[None]):
 
     def on_history_sidebar_delete(self, message: HistorySidebar.Delete) -> None:
         self.history.delete(message.conversation_id, message.title)
+
+    def action_tools(self) -> None:
+        """Choose this chat's tools; see and revoke its "always" approvals (agent backend)."""
+        self.tools.open_tools()
+
+    async def on_mcp_status_changed(self, message: McpStatusChanged) -> None:
+        await self.tools.status_changed(message)
 
     def action_export(self) -> None:
         """Write the current chat as Markdown and JSON (OpenAI messages) and show the paths."""

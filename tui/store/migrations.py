@@ -105,5 +105,10 @@ CREATE INDEX messages_parent ON messages(conversation_id, parent_id, id);
 """Conversations become trees: each message has a parent (NULL for a first prompt) and the
 conversation remembers its current leaf. A linear chat becomes one path, its messages in order."""
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, TREE)
+TOOLS = """
+ALTER TABLE conversations ADD COLUMN tools_json TEXT NOT NULL DEFAULT '{}';
+"""
+"""Which tools a chat may call and which it approved "always" (``tui.chat_tools``)."""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, TREE, TOOLS)
 LATEST_VERSION = len(MIGRATIONS)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,8 @@ class ConversationSummary:
     options: dict[str, Any]
     leaf_id: int | None = None
     """The last message of the branch being shown (None for an empty chat)."""
+    tools: dict[str, Any] = field(default_factory=dict)
+    """The chat's tool choice and remembered approvals (``tui.chat_tools.ChatTools.as_dict``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +325,7 @@ def _row_to_summary(row: sqlite3.Row) -> ConversationSummary:
         params=json.loads(row["params_json"] or "{}"),
         options=json.loads(row["options_json"] or "{}"),
         leaf_id=row["leaf_id"],
+        tools=json.loads(row["tools_json"] or "{}") if "tools_json" in row.keys() else {},  # noqa: SIM118
     )
 
 
@@ -506,6 +509,13 @@ class HistoryStore:
             "UPDATE conversations SET system = ?, params_json = ? WHERE id = ?",
             (system, json.dumps(params), _REF),
             refs=(conversation,),
+        )
+
+    def submit_tools(self, conversation: RowRef, tools: dict[str, Any]) -> Future[int | None]:
+        """Queue saving a chat's tool choice and remembered approvals (``conversation`` may be
+        a row still queued)."""
+        return self._submit_write(
+            "UPDATE conversations SET tools_json = ? WHERE id = ?", (json.dumps(tools), _REF), refs=(conversation,)
         )
 
     def rename(self, conversation_id: int, title: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
 from rich.syntax import Syntax
@@ -19,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from backends.events import ApprovalRequest, Error, ThoughtDelta, ToolCall, ToolResult
+from tui.attachment_text import describe_attachment
 from tui.sanitize import sanitize
 
 TraceEvent = ThoughtDelta | ToolCall | ToolResult | ApprovalRequest | Error
@@ -28,7 +29,7 @@ TraceEvent = ThoughtDelta | ToolCall | ToolResult | ApprovalRequest | Error
 class StepData:
     """What one step shows."""
 
-    kind: str  # thought / tool / note
+    kind: str  # thought / tool / note / server
     text: str = ""
     name: str = ""
     call_id: str = ""
@@ -37,6 +38,8 @@ class StepData:
     approval: str = ""
     elapsed_s: float | None = None
     started: float = 0.0
+    files: list[str] = field(default_factory=list)
+    """One line per image the tool produced (name, size, WxH) until images are shown inline."""
 
 
 class TraceStep(Static):
@@ -63,6 +66,9 @@ class TraceStep(Static):
             return Text(f"{mark} {self.number} thought{took}", style="bold")
         if d.kind == "note":
             return Text(f"{mark} {self.number} stopped", style="bold red")
+        if d.kind == "server":
+            bad = d.ok is False
+            return Text(f"{mark} {self.number} MCP {sanitize(d.name)}: {sanitize(d.text)}", style="bold red" if bad else "bold")
         state = "running" if d.ok is None else ("ok" if d.ok else "failed")
         parts = [f"{mark} {self.number} {sanitize(d.name)}", state]
         if d.approval:
@@ -75,11 +81,13 @@ class TraceStep(Static):
         d = self.data
         if d.kind in ("thought", "note"):
             return [Text(sanitize(d.text.strip()))]
-        parts: list[RenderableType] = [
-            Syntax(sanitize(d.text), "python", word_wrap=True, background_color="default")
-        ]
+        if d.kind == "server":
+            return []
+        lexer = "python" if d.name == "python" else "json"
+        parts: list[RenderableType] = [Syntax(sanitize(d.text), lexer, word_wrap=True, background_color="default")]
         if d.output is not None:
             parts.append(Text(sanitize(d.output.rstrip()) or "(no output)", style="" if d.ok else "red"))
+        parts.extend(Text(f"🖼 {line}", style="italic") for line in d.files)
         return parts
 
     def _renderable(self) -> Group:
@@ -165,9 +173,22 @@ class TracePanel(VerticalScroll, can_focus=True):
             step.data.output = event.output
             step.data.ok = event.ok
             step.data.elapsed_s = event.elapsed_s
+            step.data.files = [describe_attachment(a) for a in event.attachments]
             step.update_view()
         elif isinstance(event, Error):
             await self._add(StepData("note", event.message))
+
+    async def show_server(self, name: str, label: str, tools: int) -> None:
+        """Show an MCP server's status as one line (updated in place when it changes)."""
+        text = f"{label} ({tools} tools)" if label == "ready" else label
+        failed = label.startswith(("failed", "died"))
+        for step in self.steps:
+            if step.data.kind == "server" and step.data.name == name:
+                step.data.text, step.data.ok = text, not failed
+                step.update_view()
+                return
+        step = await self._add(StepData("server", text, name, ok=not failed))
+        step.add_class("closed")
 
     def set_approval(self, call_id: str, state: str) -> None:
         """Show whether the user approved a tool call."""
