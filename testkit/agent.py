@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from backends.agent.backend import AgentBackend
+from backends.agent.mcp_client import McpHub
+from backends.agent.tools import ToolSet
 from backends.base import ChatBackend, ProgressCallback
 from backends.events import BackendEvent, TokenDelta
 from backends.options import AgentOptions
@@ -26,11 +28,17 @@ def words(text: str) -> list[BackendEvent]:
 
 
 def agent_app(
-    turns: list[str], approve: str = "ask", settings: AppSettings | None = None
+    turns: list[str],
+    approve: str = "ask",
+    settings: AppSettings | None = None,
+    *,
+    tools: ToolSet | None = None,
+    mcp: McpHub | None = None,
 ) -> tuple[InternLMApp, ScriptedBackend]:
-    """The app over an agent whose model replays ``turns`` (each streamed a few characters at a time)."""
+    """The app over an agent whose model replays ``turns`` (each streamed a few characters at a
+    time), with the given tools (default: Python) and MCP servers."""
     llm = ScriptedBackend([words(t) for t in turns])
-    agent = AgentBackend(llm, AgentOptions(approve=approve))  # type: ignore[arg-type]
+    agent = AgentBackend(llm, AgentOptions(approve=approve), tools=tools, mcp=mcp)  # type: ignore[arg-type]
 
     def factory(progress: ProgressCallback) -> ChatBackend:
         return agent

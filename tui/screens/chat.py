@@ -100,7 +100,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
         Binding("f6", "switch_model", "Switch model", show=False, priority=True, id="chat.switch_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
-        Binding("f7", "tools", "Tools", show=False, id="chat.tools"),
+        Binding("f5", "tools", "Tools", show=False, id="chat.tools"),
     ]
 
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
