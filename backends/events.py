@@ -44,6 +44,8 @@ class ChatMessage:
     name: str | None = None
     tool_call_id: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    """The calls an assistant message made (OpenAI ``tool_calls``; ``call_id`` is the server's id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,11 @@ class ToolResult:
     elapsed_s: float | None = None
     attachments: tuple[Attachment, ...] = ()
     """Files the tool produced (a saved plot), shown and stored with the reply."""
+
+
+TOOLS_REJECTED = "tools-rejected"
+"""``Error.detail`` when a server refused the OpenAI ``tools`` parameter (the agent falls back
+to the ReAct prompt)."""
 
 
 def code_sha256(code: str) -> str:

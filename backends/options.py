@@ -35,9 +35,11 @@ class AgentOptions:
     approve: Literal["ask", "auto"] = "ask"
     max_steps: int = 8
     tool_timeout_s: float = 20.0
-    protocol: Literal["auto", "react", "internlm2"] = "auto"
-    """How the model calls tools: ReAct text, InternLM2's own tokens, or ``auto`` (InternLM2's
-    with an InternLM2-family local model, else ReAct)."""
+    protocol: Literal["auto", "react", "internlm2", "openai"] = "auto"
+    """How the model calls tools: ReAct text, InternLM2's own tokens, the server's OpenAI
+    ``tools`` parameter, or ``auto`` (InternLM2's with an InternLM2-family local model, the
+    server's ``tools`` with a remote model, falling back to ReAct if the server rejects them,
+    else ReAct)."""
     unisolated_tools: bool = False
     """Run tools even where the sandbox cannot be isolated (the user's explicit opt-in)."""
 

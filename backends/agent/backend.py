@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from backends.agent.internlm_loop import InternLM2Loop, wants_internlm2
 from backends.agent.mcp_client import McpHub
+from backends.agent.openai_loop import OpenAIToolsLoop, StreamsTools, ToolsRejected
 from backends.agent.python_tool import PythonTool
 from backends.agent.react import ReActLoop
 from backends.agent.sandbox import SandboxLimits, tools_isolated
@@ -21,7 +22,7 @@ from backends.agent.sandbox import refusal as sandbox_refusal
 from backends.agent.steps import ApprovalGate, LoopContext
 from backends.agent.tools import ToolSet
 from backends.base import BackendConfigError, ChatBackend
-from backends.events import BackendEvent, BackendInfo, ChatMessage, GenerationParams
+from backends.events import BackendEvent, BackendInfo, ChatMessage, GenerationParams, ThoughtDelta
 from backends.options import AgentOptions
 
 
@@ -69,6 +70,14 @@ class AgentBackend:
         )
         self.native_protocol = wants_internlm2(self.options.protocol, llm_backend)
         """True when the model calls tools with InternLM2's own tokens."""
+        self.server_tools = (
+            not self.native_protocol
+            and self.options.protocol in ("auto", "openai")
+            and isinstance(llm_backend, StreamsTools)
+        )
+        """True when tools go in the server's OpenAI ``tools`` parameter (until it rejects them)."""
+        self._rejected: set[str] = set()
+        """The endpoints (URL and model) that refused ``tools``: ReAct from then on."""
 
     def answer(self, call_id: str, approved: bool, reason: str = "") -> None:
         """The UI's answer to an ``ApprovalRequest`` (thread-safe); ``reason`` explains a denial."""
@@ -85,6 +94,16 @@ class AgentBackend:
         context = LoopContext(
             self.llm_backend, self.options, self.limits, self.gate, self.tools.chosen(self.chosen)
         )
+        llm = self.llm_backend
+        endpoint = f"{llm.info.device} {llm.info.model}"
+        if self.server_tools and endpoint not in self._rejected and isinstance(llm, StreamsTools):
+            try:
+                yield from OpenAIToolsLoop(context, llm).run(messages, params, cancel)
+                return
+            except ToolsRejected as rejected:
+                self._rejected.add(endpoint)
+                note = f"[the server refused the tools parameter ({rejected}); using the ReAct prompt]\n"
+                yield ThoughtDelta(note)
         loop = InternLM2Loop(context) if self.native_protocol else ReActLoop(context)
         yield from loop.run(messages, params, cancel)
 

@@ -20,6 +20,7 @@ import httpx
 from httpx_sse import ServerSentEvent, connect_sse
 
 from backends.base import BackendLoadError, ProgressCallback
+from backends.events import TOOLS_REJECTED as TOOLS_REJECTED
 from backends.events import (
     BackendEvent,
     BackendInfo,
@@ -30,6 +31,7 @@ from backends.events import (
     GenerationParams,
     ThoughtDelta,
     TokenDelta,
+    ToolCall,
     Usage,
 )
 from backends.options import BackendOptions, RemoteOptions
@@ -71,6 +73,9 @@ class _Progress:
     pieces: int = 0
     finish_reason: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    tools_sent: bool = False
+    calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    """Tool calls assembled from streamed ``tool_calls`` deltas, by their index."""
 
 
 def _sent_key(client: httpx.Client) -> str:
@@ -85,6 +90,61 @@ def _json_body(body: dict[str, Any]) -> bytes:
         return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(body, allow_nan=False).encode("ascii")
+
+
+MAX_CALLS = 16
+MAX_ARGUMENTS = 256 * 1024
+
+
+def _message_json(message: ChatMessage) -> dict[str, Any]:
+    """One message in the OpenAI shape, with an assistant's ``tool_calls`` and a tool
+    result's ``tool_call_id``."""
+    item: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        item["tool_calls"] = [
+            {"id": c.call_id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    if message.role == "tool" and message.tool_call_id is not None:
+        item["tool_call_id"] = message.tool_call_id
+    return item
+
+
+def _add_call_deltas(seen: _Progress, deltas: list[Any]) -> None:
+    """Fold streamed ``tool_calls`` pieces into whole calls: id and name usually come first,
+    the arguments in pieces, several calls told apart by ``index`` (bounded in count and size)."""
+    for piece in deltas:
+        if not isinstance(piece, dict):
+            continue
+        index = piece.get("index", len(seen.calls))
+        if not isinstance(index, int) or isinstance(index, bool):
+            continue
+        if index not in seen.calls:
+            if len(seen.calls) >= MAX_CALLS:
+                continue
+            seen.calls[index] = {"id": "", "name": "", "arguments": ""}
+        call = seen.calls[index]
+        seen.shown = True
+        if seen.first_token_at is None:
+            seen.first_token_at = time.monotonic()
+        if isinstance(piece.get("id"), str) and piece["id"]:
+            call["id"] = piece["id"][:200]
+        function = piece.get("function")
+        if isinstance(function, dict):
+            name = function.get("name")
+            if isinstance(name, str) and name and name != call["name"]:  # some servers repeat it
+                call["name"] = (call["name"] + name)[:200]
+            if isinstance(function.get("arguments"), str) and len(call["arguments"]) < MAX_ARGUMENTS:
+                call["arguments"] += function["arguments"]
+
+
+def _calls(seen: _Progress) -> Iterator[ToolCall]:
+    """The assembled calls, in index order (a call with no name is dropped)."""
+    for index in sorted(seen.calls):
+        call = seen.calls[index]
+        if call["name"]:
+            yield ToolCall(call["id"] or f"call_{index}", call["name"], call["arguments"][:MAX_ARGUMENTS])
+    seen.calls = {}
 
 
 def _window_of(card: dict[str, Any]) -> int | None:
@@ -201,8 +261,25 @@ class RemoteBackend:
     def request_body(self, messages: Sequence[ChatMessage], params: GenerationParams) -> dict[str, Any]:
         """The JSON of a streaming chat completion with our generation parameters."""
         body = self._common_body(params)
-        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        body["messages"] = [_message_json(m) for m in messages]
         return body
+
+    def stream_tools(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        tools: Sequence[dict[str, Any]],
+        *,
+        cancel: threading.Event,
+    ) -> Iterator[BackendEvent]:
+        """Stream one reply offering ``tools`` (the OpenAI ``tools`` parameter). Streamed
+        ``tool_calls`` deltas are assembled and yielded as ``ToolCall`` events (``call_id`` is
+        the server's id) just before ``Done``. A server that rejects ``tools`` (400 / 422)
+        ends with an ``Error`` whose ``detail`` is ``TOOLS_REJECTED``."""
+        body = self.request_body(messages, params)
+        if tools:
+            body["tools"] = list(tools)
+        yield from self._stream_path("chat/completions", body, cancel)
 
     def stream(
         self,
@@ -300,7 +377,7 @@ class RemoteBackend:
         chunks: queue.Queue[_Chunk] = queue.Queue()
         hang_up = HangUp()
         stop_reader = self._start_reader(path, body, chunks, hang_up)
-        seen = _Progress(started=started)
+        seen = _Progress(started=started, tools_sent="tools" in body)
         attempt_started = last_chunk_at = time.monotonic()
         try:
             while True:
@@ -347,7 +424,8 @@ class RemoteBackend:
             )
             if is_retryable_status(chunk.status) and not seen.shown:
                 raise _Retry(message, retry_after_s(chunk.response))
-            yield Error(message)
+            rejected = seen.tools_sent and chunk.status in (400, 422)
+            yield Error(message, TOOLS_REJECTED if rejected else "")
             return True
         if chunk.failure is not None and seen.finish_reason is None:
             message = self._describe_failure(chunk.failure)
@@ -360,6 +438,7 @@ class RemoteBackend:
             if seen.finish_reason is None:
                 yield Error("the stream was cut off before the server finished")
             else:
+                yield from _calls(seen)
                 yield self._done(seen)
             return True
         assert chunk.event is not None
@@ -367,6 +446,7 @@ class RemoteBackend:
         if not data_text:
             return False
         if data_text == "[DONE]":
+            yield from _calls(seen)
             yield self._done(seen)
             return True
         try:
@@ -396,6 +476,8 @@ class RemoteBackend:
                     seen.shown = True
                     seen.pieces += 1
                     yield kind(piece)
+            if isinstance(delta.get("tool_calls"), list):
+                _add_call_deltas(seen, delta["tool_calls"])
             if choice.get("finish_reason"):
                 seen.finish_reason = str(choice["finish_reason"])
         return False
