@@ -12,6 +12,7 @@ import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 
+from backends.agent.files_in import describe_inputs, gather_inputs, with_inputs_note
 from backends.agent.internlm_loop import InternLM2Loop, wants_internlm2
 from backends.agent.mcp_client import McpHub
 from backends.agent.openai_loop import OpenAIToolsLoop, StreamsTools, ToolsRejected
@@ -94,6 +95,11 @@ class AgentBackend:
         context = LoopContext(
             self.llm_backend, self.options, self.limits, self.gate, self.tools.chosen(self.chosen)
         )
+        inputs, notes = gather_inputs(messages)
+        python = self.tools.get("python")
+        if isinstance(python, PythonTool):
+            python.inputs = inputs
+        messages = with_inputs_note(messages, describe_inputs(inputs, notes))
         llm = self.llm_backend
         endpoint = f"{llm.info.device} {llm.info.model}"
         if self.server_tools and endpoint not in self._rejected and isinstance(llm, StreamsTools):

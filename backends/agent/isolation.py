@@ -14,11 +14,17 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from backends.agent.files_out import RUNNER
 
 SANDBOX_DIR = "/sandbox"
 """The program's working folder inside the sandbox (also its HOME): a private tmpfs holding a
 read-only ``main.py``, so what it writes never reaches the user's disk and vanishes with it."""
+
+INPUTS = "in"
+"""The host folder (inside the run's private folder) holding copies of the user's attached files."""
 
 WORKDIR_BYTES = 128 * 1024 * 1024
 """Size of the working folder: a program cannot fill the user's disk."""
@@ -29,7 +35,13 @@ TMPFS_BYTES = 64 * 1024 * 1024
 SYSTEM_DIRS = ("/usr", "/opt")
 """Read-only system paths (programs and libraries); nothing from /home, /root, /etc or /var."""
 
-ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/alternatives")
+ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/localtime",
+    "/etc/alternatives",
+    "/etc/matplotlibrc",  # Debian's python3-matplotlib keeps its defaults there
+)
 """The few /etc entries a dynamically linked Python needs (no passwd, no shadow, no ssh)."""
 
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
@@ -85,7 +97,13 @@ def python_roots(interpreter: str) -> list[str]:
 
 
 def bwrap_argv(
-    bwrap: str, workdir: str, interpreter: str, nproc: int, seccomp_fd: int | None = None
+    bwrap: str,
+    workdir: str,
+    interpreter: str,
+    nproc: int,
+    seccomp_fd: int | None = None,
+    files_fd: int | None = None,
+    inputs: Sequence[str] = (),
 ) -> list[str]:
     """The command line that runs ``interpreter -I main.py`` in ``workdir`` inside a new sandbox.
 
@@ -139,6 +157,8 @@ def bwrap_argv(
     ]
     for path in python_roots(interpreter):  # after the tmpfs mounts: a venv may live in /tmp
         argv += ["--ro-bind", path, path]
+    for name in inputs:  # the user's attached files, read-only, by plain base name
+        argv += ["--ro-bind", os.path.join(workdir, INPUTS, name), f"{SANDBOX_DIR}/{name}"]
     argv += [
         "--ro-bind",
         os.path.join(workdir, "main.py"),
@@ -173,5 +193,7 @@ def bwrap_argv(
         "--",
     ]
     prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
-    argv += [prlimit, f"--nproc={nproc}:{nproc}", "--", interpreter, "-I", f"{SANDBOX_DIR}/main.py"]
-    return argv
+    argv += [prlimit, f"--nproc={nproc}:{nproc}", "--", interpreter, "-I"]
+    if files_fd is None:
+        return [*argv, f"{SANDBOX_DIR}/main.py"]
+    return [*argv, "-c", RUNNER, str(files_fd), f"{SANDBOX_DIR}/main.py"]

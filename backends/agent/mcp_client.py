@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from backends.agent.files_out import sniff_image
 from backends.agent.tools import MAX_NAME, FunctionTool, ToolOutput, ToolSet, safe_name
 from backends.events import Attachment
 
@@ -44,23 +45,6 @@ MAX_IMAGES = 8
 START_TIMEOUT_S = 30.0
 STDERR_TAIL = 300
 
-_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type ``data`` really is (by its first bytes), or None: a result's claimed
-    media type is never trusted."""
-    for magic, mime in _IMAGE_MAGIC:
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 @dataclass(frozen=True, slots=True)

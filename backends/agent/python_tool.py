@@ -7,7 +7,7 @@ import threading
 from backends.agent import lagent_compat
 from backends.agent.sandbox import SandboxLimits, run_python
 from backends.agent.tools import ToolOutput
-from backends.events import code_sha256
+from backends.events import Attachment, code_sha256
 
 lagent_compat.prepare()
 
@@ -75,7 +75,8 @@ class PythonTool:
     name = "python"
     description = (
         "Runs a complete Python program in a separate, sandboxed interpreter and returns what it "
-        "printed. Use print() to show results. No network, no files kept between calls."
+        "printed. Use print() to show results. No network, no files kept between calls. Images "
+        "saved in the working folder (e.g. plt.savefig('plot.png')) are shown to the user."
     )
     parameters = PYTHON_PARAMETERS
     acts = True
@@ -84,6 +85,8 @@ class PythonTool:
     def __init__(self, limits: SandboxLimits) -> None:
         self.limits = limits
         self.last_elapsed_s = 0.0
+        self.inputs: tuple[Attachment, ...] = ()
+        """The user's files, copied into the working folder of every run of this turn."""
         self._expected_sha256: str | None = None
 
     def expect(self, sha256: str) -> None:
@@ -97,9 +100,12 @@ class PythonTool:
         if not isinstance(command, str) or expected is None or code_sha256(command) != expected:
             self.last_elapsed_s = 0.0
             return ToolOutput(MISMATCH, ok=False)
-        result = run_python(command, limits=self.limits, cancel=cancel)
+        result = run_python(command, limits=self.limits, cancel=cancel, inputs=self.inputs)
         self.last_elapsed_s = result.elapsed_s
-        output = result.output.strip() or "(no output)"
+        output = result.output.strip()
+        saved = [f"[saved {a.name} ({len(a.data)} bytes): shown to the user]" for a in result.images]
+        extra = "\n".join([*saved, *(f"[{note}]" for note in result.notes)])
+        output = "\n".join(part for part in (output, extra) if part) or "(no output)"
         if result.ok:
-            return ToolOutput(output)
-        return ToolOutput(f"{output}\n[{result.reason}]", ok=False)
+            return ToolOutput(output, attachments=result.images)
+        return ToolOutput(f"{output}\n[{result.reason}]", ok=False, attachments=result.images)

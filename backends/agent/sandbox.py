@@ -32,11 +32,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from backends.agent import seccomp
-from backends.agent.isolation import HOW_TO_ENABLE, SANDBOX_DIR, Isolation, bwrap_argv, find_bwrap
+from backends.agent.files_out import RUNNER, FilesReader, parse_files
+from backends.agent.isolation import HOW_TO_ENABLE, INPUTS, SANDBOX_DIR, Isolation, bwrap_argv, find_bwrap
+from backends.events import Attachment
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,10 @@ class SandboxResult:
     reason: str = ""
     """Empty when the program ran to the end; else timeout / cancelled / output limit / exit N /
     refused (isolation impossible and no opt-in)."""
+    images: tuple[Attachment, ...] = ()
+    """Images the program saved in its working folder (checked: ``backends.agent.files_out``)."""
+    notes: tuple[str, ...] = ()
+    """Files it saved that were left out, and why."""
 
 
 NOBODY = 65534
@@ -223,8 +229,10 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _workdir(code: str) -> str:
-    """A new private folder holding ``main.py``, owned by the user the program runs as."""
+def _workdir(code: str, inputs: Sequence[Attachment] = (), inputs_apart: bool = True) -> str:
+    """A new private folder holding ``main.py`` and copies of the user's files (in ``in/`` when
+    ``inputs_apart``, for the sandbox to mount; else beside ``main.py``), owned by the user the
+    program runs as. Input names are plain base names already (``backends.agent.files_in``)."""
     parent = tempfile.gettempdir()
     if os.getuid() == 0 and not _world_executable(parent):
         parent = "/tmp"  # nobody must be able to reach it
@@ -232,10 +240,22 @@ def _workdir(code: str) -> str:
     script = os.path.join(workdir, "main.py")
     with open(script, "w", encoding="utf-8") as handle:
         handle.write(code)
+    owned = [workdir, script]
+    if inputs:
+        folder = os.path.join(workdir, INPUTS) if inputs_apart else workdir
+        if inputs_apart:
+            os.mkdir(folder, 0o700)
+            owned.append(folder)
+        for item in inputs:
+            path = os.path.join(folder, item.name)
+            handle_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(handle_fd, "wb") as out:
+                out.write(item.data)
+            owned.append(path)
     uid = _sandbox_uid()
     if uid != os.getuid():
-        os.chown(workdir, uid, uid)
-        os.chown(script, uid, uid)
+        for path in owned:
+            os.chown(path, uid, uid)
     return workdir
 
 
@@ -248,48 +268,66 @@ THREADS = 64
 
 
 def run_isolated(
-    code: str, bwrap: str, limits: SandboxLimits, cancel: threading.Event | None = None
+    code: str,
+    bwrap: str,
+    limits: SandboxLimits,
+    cancel: threading.Event | None = None,
+    inputs: Sequence[Attachment] = (),
 ) -> SandboxResult:
     """Run ``code`` inside a bubblewrap sandbox (see ``backends.agent.isolation``)."""
-    workdir = _workdir(code)
+    workdir = _workdir(code, inputs)
     fd = seccomp.filter_fd()
     nproc = ISOLATED_PROCESSES + (THREADS if fd is not None else 0)
-    argv = bwrap_argv(bwrap, workdir, interpreter(), nproc, fd)
+    files_read, files_write = os.pipe()
+    names = [item.name for item in inputs]
+    argv = bwrap_argv(bwrap, workdir, interpreter(), nproc, fd, files_write, names)
     preexec = functools.partial(_limit_isolated, limits)
+    passed = (files_write,) if fd is None else (fd, files_write)
     try:
-        return _supervise(
-            argv, workdir, preexec, limits, cancel or threading.Event(), () if fd is None else (fd,)
-        )
+        return _supervise(argv, workdir, preexec, limits, cancel or threading.Event(), passed, files_read)
     finally:
         if fd is not None:
             os.close(fd)
 
 
-def run_unisolated(code: str, limits: SandboxLimits, cancel: threading.Event | None = None) -> SandboxResult:
+def run_unisolated(
+    code: str,
+    limits: SandboxLimits,
+    cancel: threading.Event | None = None,
+    inputs: Sequence[Attachment] = (),
+) -> SandboxResult:
     """Run ``code`` without a filesystem view of its own (only with the user's opt-in)."""
-    workdir = _workdir(code)
-    argv = [interpreter(), "-I", os.path.join(workdir, "main.py")]
+    workdir = _workdir(code, inputs, inputs_apart=False)
+    files_read, files_write = os.pipe()
+    argv = [interpreter(), "-I", "-c", RUNNER, str(files_write), os.path.join(workdir, "main.py")]
     if namespaces_available():
         unshare = shutil.which("unshare") or "unshare"
         argv = [unshare, "-rnpf", "--kill-child", *argv]
     nproc = _user_process_count(_sandbox_uid()) + limits.extra_processes
     preexec = functools.partial(_limit_unisolated, limits, nproc)
-    return _supervise(argv, workdir, preexec, limits, cancel or threading.Event())
+    return _supervise(
+        argv, workdir, preexec, limits, cancel or threading.Event(), (files_write,), files_read
+    )
 
 
 def run_python(
-    code: str, *, limits: SandboxLimits | None = None, cancel: threading.Event | None = None
+    code: str,
+    *,
+    limits: SandboxLimits | None = None,
+    cancel: threading.Event | None = None,
+    inputs: Sequence[Attachment] = (),
 ) -> SandboxResult:
-    """Run ``code`` in the sandbox; blocks until it ends (call from a worker thread).
+    """Run ``code`` in the sandbox with the user's files ``inputs`` in its working folder;
+    blocks until it ends (call from a worker thread). Images it saves there come back.
 
     Refused (nothing runs) where isolation is impossible, unless ``limits.unisolated``.
     """
     limits = limits or SandboxLimits()
     found = isolation()
     if found.available:
-        return run_isolated(code, found.bwrap, limits, cancel)
+        return run_isolated(code, found.bwrap, limits, cancel, inputs)
     if limits.unisolated:
-        return run_unisolated(code, limits, cancel)
+        return run_unisolated(code, limits, cancel, inputs)
     return SandboxResult(refusal(), False, 0.0, "refused")
 
 
@@ -300,8 +338,10 @@ def _supervise(
     limits: SandboxLimits,
     cancel: threading.Event,
     pass_fds: tuple[int, ...] = (),
+    files_fd: int | None = None,
 ) -> SandboxResult:
-    """Start ``argv``, collect capped output, enforce wall clock and cancel, clean up."""
+    """Start ``argv``, collect capped output (and the images sent on ``files_fd``, whose write
+    end is the last of ``pass_fds``), enforce wall clock and cancel, clean up."""
     started = time.monotonic()
     chunks: list[bytes] = []
     size = 0
@@ -329,7 +369,14 @@ def _supervise(
         )
     except (OSError, subprocess.SubprocessError) as exc:
         shutil.rmtree(workdir, ignore_errors=True)
+        if files_fd is not None:
+            os.close(files_fd)
+            os.close(pass_fds[-1])
         return SandboxResult(f"could not start the sandbox: {exc}", False, 0.0, "start failed")
+    files = None
+    if files_fd is not None:
+        os.close(pass_fds[-1])  # only the program holds the write end now
+        files = FilesReader(files_fd)
 
     def reader() -> None:
         nonlocal size
@@ -371,6 +418,8 @@ def _supervise(
         if proc.stdout is not None:
             proc.stdout.close()
         shutil.rmtree(workdir, ignore_errors=True)
+        stream = files.finish() if files is not None else b""
+    images, notes = parse_files(stream)
     elapsed = time.monotonic() - started
     output = b"".join(chunks).decode("utf-8", errors="replace")
     if over.is_set() and not reason:
@@ -386,4 +435,4 @@ def _supervise(
             reason = f"exit {code_}"
         if elapsed >= limits.cpu_s * 0.9:
             reason += f" (CPU limit of {limits.cpu_s} s?)"
-    return SandboxResult(output, not reason, elapsed, reason)
+    return SandboxResult(output, not reason, elapsed, reason, tuple(images), tuple(notes))

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from backends.agent.backend import AgentBackend
-from backends.agent.mcp_client import McpConfigError, McpHub, ServerConfig, parse_config, sniff_image
+from backends.agent.files_out import sniff_image
+from backends.agent.mcp_client import McpConfigError, McpHub, ServerConfig, parse_config
 from backends.agent.tools import MAX_NAME, ToolSet, safe_name
 from backends.events import ApprovalRequest, BackendEvent, ChatMessage, GenerationParams, ToolResult
 from backends.options import AgentOptions
