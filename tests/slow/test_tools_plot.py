@@ -1,0 +1,40 @@
+"""A matplotlib plot made by model-written code in the real bubblewrap sandbox appears in the
+trace panel as an image line (name, size, WxH), and its bytes travel on the ToolResult.
+
+Needs matplotlib importable by the sandbox's Python (as root that is /usr/bin/python3: the
+Debian package python3-matplotlib; see README "Tools")."""
+
+from __future__ import annotations
+
+import pytest
+
+from backends.agent.sandbox import isolation
+from testkit.agent import ANSWER, agent_app
+from testkit.app import wait_for
+from tui.screens.approval import ApprovalScreen
+from tui.screens.chat import ChatScreen
+from tui.widgets.trace_panel import TracePanel
+
+PLOT = (
+    "Thought: plot it.\nAction: python\nAction Input: ```python\n"
+    "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+    "plt.figure(figsize=(4, 3), dpi=50)\nplt.plot([0, 1, 2], [0, 1, 4])\nplt.savefig('squares.png')\n"
+    "print('saved')\n```\n"
+)
+
+
+@pytest.mark.skipif(not isolation().available, reason="bubblewrap cannot isolate here")
+async def test_a_sandboxed_matplotlib_plot_appears_in_the_trace() -> None:
+    app, llm = agent_app([PLOT, ANSWER], approve="auto")
+    async with app.run_test(size=(140, 45)) as pilot:
+        chat = app.screen
+        assert isinstance(chat, ChatScreen)
+        await wait_for(pilot, lambda: chat.session.backend is not None)
+        await pilot.press(*"plot squares", "enter")
+        await wait_for(pilot, lambda: not chat.busy, timeout=60)
+        assert not isinstance(app.screen, ApprovalScreen)
+        step = next(s for s in chat.query_one(TracePanel).steps if s.data.kind == "tool")
+        assert step.data.ok, step.data.output
+        text = step.plain_text(120)
+        assert "squares.png · image/png" in text and "200x150" in text
+    assert "[saved squares.png" in "\n".join(m.content for m in llm.seen[1])
