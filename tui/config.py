@@ -34,7 +34,14 @@ COMMAND_ONLY = frozenset({"list", "resume", "export", "format", "output", "confi
 
 
 CONSENT_BINDINGS = frozenset(
-    {"approval.yes", "approval.always", "approval.no", "approval.reason", "auto_approve.yes", "auto_approve.no"}
+    {
+        "approval.yes",
+        "approval.always",
+        "approval.no",
+        "approval.reason",
+        "auto_approve.yes",
+        "auto_approve.no",
+    }
 )
 """Bindings that answer a consent dialog: never on a key that ordinary typing presses, except y / n
 (the dialogs' own keys, which count only after a pause in typing)."""

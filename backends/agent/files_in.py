@@ -52,7 +52,9 @@ def describe_inputs(inputs: Sequence[Attachment], notes: Sequence[str]) -> str:
     if not inputs and not notes:
         return ""
     listed = ", ".join(f"{item.name} ({_size(len(item.data))})" for item in inputs)
-    text = f"[Files in the Python tool's working folder (open them by these names): {listed}]" if inputs else ""
+    text = (
+        f"[Files in the Python tool's working folder (open them by these names): {listed}]" if inputs else ""
+    )
     if notes:
         text += ("\n" if text else "") + "[" + "; ".join(notes) + "]"
     return text
@@ -71,4 +73,10 @@ def with_inputs_note(messages: Sequence[ChatMessage], note: str) -> list[ChatMes
 
 
 def _size(count: int) -> str:
-    return f"{count} B" if count < 1024 else f"{count / 1024:.0f} KB" if count < 1 << 20 else f"{count / (1 << 20):.1f} MB"
+    return (
+        f"{count} B"
+        if count < 1024
+        else f"{count / 1024:.0f} KB"
+        if count < 1 << 20
+        else f"{count / (1 << 20):.1f} MB"
+    )

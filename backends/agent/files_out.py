@@ -11,6 +11,7 @@ whose content really is an image, under sanitised base names.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -133,10 +134,8 @@ class FilesReader:
     def finish(self, timeout: float = 2.0) -> bytes:
         """Wait for the end of the stream (bounded), close the pipe, return what was kept."""
         self._thread.join(timeout)
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.fd)
-        except OSError:
-            pass
         return bytes(self.data)
 
 

@@ -46,7 +46,6 @@ START_TIMEOUT_S = 30.0
 STDERR_TAIL = 300
 
 
-
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     """One entry of ``mcpServers``: a stdio command or a streamable-HTTP url."""
@@ -235,7 +234,8 @@ class McpHub:
         server.stop = asyncio.Event()
         name = config.name
         if not config.url:
-            server.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+            # Closed in ``finally`` below: the file outlives this block's context managers.
+            server.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if config.url:

@@ -115,7 +115,9 @@ class OpenAIToolsLoop:
                     calls = [ToolCall(new_call_id(), name, json.dumps(arguments, ensure_ascii=False))]
                     text = parsed.text
             if not calls:
-                yield Done(done.reason, Usage(completion_tokens=completion, total_s=time.monotonic() - started))
+                yield Done(
+                    done.reason, Usage(completion_tokens=completion, total_s=time.monotonic() - started)
+                )
                 return
             talk.append(ChatMessage("assistant", text, tool_calls=tuple(calls)))
             for call in calls:

@@ -305,9 +305,7 @@ def run_unisolated(
         argv = [unshare, "-rnpf", "--kill-child", *argv]
     nproc = _user_process_count(_sandbox_uid()) + limits.extra_processes
     preexec = functools.partial(_limit_unisolated, limits, nproc)
-    return _supervise(
-        argv, workdir, preexec, limits, cancel or threading.Event(), (files_write,), files_read
-    )
+    return _supervise(argv, workdir, preexec, limits, cancel or threading.Event(), (files_write,), files_read)
 
 
 def run_python(

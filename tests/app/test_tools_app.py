@@ -121,8 +121,8 @@ async def test_the_tools_choice_is_saved_with_the_chat_and_restored_when_it_is_r
         assert chat.session.backend.chosen == ()  # type: ignore[union-attr]
 
 
-CALL_PICTURE = 'Thought: draw\nAction: test__picture\nAction Input: {}\n'
-CALL_HOSTILE = "Thought: x\nAction: test__hostile_2J_tool_with_spaces\nAction Input: {\"text\": \"y\"}\n"
+CALL_PICTURE = "Thought: draw\nAction: test__picture\nAction Input: {}\n"
+CALL_HOSTILE = 'Thought: x\nAction: test__hostile_2J_tool_with_spaces\nAction Input: {"text": "y"}\n'
 
 
 async def test_an_mcp_server_its_image_and_its_hostile_text_in_the_trace() -> None:

@@ -41,7 +41,9 @@ def test_an_image_saved_in_the_working_folder_comes_back() -> None:
     assert Image.open(io.BytesIO(image.data)).size == (9, 4)
 
 
-HOSTILE = SAVE_PNG + """
+HOSTILE = (
+    SAVE_PNG
+    + """
 import os
 os.symlink('/etc/passwd', 'passwd.png')
 os.symlink('/proc/self/environ', 'environ.png')
@@ -58,6 +60,7 @@ for i in range(10000):
     open(f'junk-{i}', 'w').close()
 print('done')
 """
+)
 
 
 def test_hostile_leftovers_are_skipped_or_capped_and_nothing_hangs() -> None:
@@ -69,7 +72,9 @@ def test_hostile_leftovers_are_skipped_or_capped_and_nothing_hangs() -> None:
     assert len(names) == MAX_FILES
     assert all(image.mime == "image/png" and image.data.startswith(b"\x89PNG") for image in result.images)
     assert not any(n.startswith(("passwd", "environ", "fifo", "huge", "fake", "dir", ".")) for n in names)
-    assert all(set(n) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") for n in names)
+    assert all(
+        set(n) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") for n in names
+    )
     assert b"root:" not in b"".join(image.data for image in result.images)
 
 
@@ -120,7 +125,8 @@ def test_attached_files_are_copied_in_under_safe_names_and_the_model_is_told() -
         "import os\n"
         "print(sorted(os.listdir('.')))\n"
         "print(open('data-2.csv').read().strip())\n"
-        "try:\n    open('data.csv', 'w').write('changed')\nexcept OSError as e:\n    print('read-only', e.errno)\n"
+        "try:\n    open('data.csv', 'w').write('changed')\n"
+        "except OSError as e:\n    print('read-only', e.errno)\n"
     )
     result = run_python(program, limits=LIMITS, inputs=inputs)
     assert result.ok, result.output

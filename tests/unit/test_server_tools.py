@@ -13,10 +13,18 @@ from typing import Any
 
 from backends.agent.backend import AgentBackend
 from backends.agent.tools import FunctionTool, ToolOutput, ToolSet
-from backends.events import ApprovalRequest, BackendEvent, ChatMessage, Done, GenerationParams, ToolCall, ToolResult
+from backends.events import (
+    ApprovalRequest,
+    BackendEvent,
+    ChatMessage,
+    Done,
+    GenerationParams,
+    ToolCall,
+    ToolResult,
+)
 from backends.options import AgentOptions
-from testkit.fault_server import fault_server, head, json_response, sse
 from testkit.fault_server import connect as connect_remote
+from testkit.fault_server import fault_server, head, json_response, sse
 
 
 def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -26,7 +34,9 @@ def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
     return f"data: {json.dumps({'choices': [choice]})}\n\n".encode()
 
 
-def call_piece(index: int, *, id: str | None = None, name: str | None = None, args: str | None = None) -> bytes:
+def call_piece(
+    index: int, *, id: str | None = None, name: str | None = None, args: str | None = None
+) -> bytes:
     piece: dict[str, Any] = {"index": index}
     if id is not None:
         piece["id"] = id
@@ -65,7 +75,9 @@ def tools() -> ToolSet:
 
     return ToolSet(
         [
-            FunctionTool("add", "Add two integers.", {"type": "object", "properties": {"a": {}, "b": {}}}, add),
+            FunctionTool(
+                "add", "Add two integers.", {"type": "object", "properties": {"a": {}, "b": {}}}, add
+            ),
             FunctionTool("shout", "Upper-case text.", {"type": "object", "properties": {"text": {}}}, shout),
         ]
     )
@@ -79,7 +91,9 @@ def turn(
     agent: AgentBackend, answer: Callable[[ApprovalRequest], tuple[bool, str]] | None = None
 ) -> list[BackendEvent]:
     events: list[BackendEvent] = []
-    for event in agent.stream([ChatMessage("user", "add 2 and 3")], GenerationParams(), cancel=threading.Event()):
+    for event in agent.stream(
+        [ChatMessage("user", "add 2 and 3")], GenerationParams(), cancel=threading.Event()
+    ):
         events.append(event)
         if isinstance(event, ApprovalRequest) and answer is not None:
             agent.answer(event.call_id, *answer(event))
@@ -94,12 +108,18 @@ def test_streamed_tool_calls_run_and_their_results_go_back_with_their_ids() -> N
     assert sorted(t["function"]["name"] for t in first["tools"]) == ["add", "python", "shout"]
     assert all(t["type"] == "function" and "parameters" in t["function"] for t in first["tools"])
     calls = [e for e in events if isinstance(e, ToolCall)]
-    assert [(c.name, json.loads(c.arguments)) for c in calls] == [("add", {"a": 2, "b": 3}), ("shout", {"text": "hi"})]
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [
+        ("add", {"a": 2, "b": 3}),
+        ("shout", {"text": "hi"}),
+    ]
     assert [r.output for r in events if isinstance(r, ToolResult)] == ["5", "HI"]
     messages = second["messages"]
     assistant = messages[-3]
     assert assistant["role"] == "assistant"
-    assert [(c["id"], c["function"]["name"]) for c in assistant["tool_calls"]] == [("srv-a", "add"), ("srv-b", "shout")]
+    assert [(c["id"], c["function"]["name"]) for c in assistant["tool_calls"]] == [
+        ("srv-a", "add"),
+        ("srv-b", "shout"),
+    ]
     assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == {"a": 2, "b": 3}
     assert messages[-2] == {"role": "tool", "content": "5", "tool_call_id": "srv-a"}
     assert messages[-1] == {"role": "tool", "content": "HI", "tool_call_id": "srv-b"}
@@ -139,7 +159,8 @@ def test_a_server_that_rejects_tools_gets_the_react_prompt_and_it_is_remembered(
 def raw_plugin_text(conn: socket.socket, attempt: int) -> None:
     conn.sendall(head())
     if attempt == 1:
-        text = 'Let me add.<|action_start|><|plugin|>{"name": "add", "parameters": {"a": 1, "b": 2}}<|action_end|>'
+        call = '{"name": "add", "parameters": {"a": 1, "b": 2}}'
+        text = f"Let me add.<|action_start|><|plugin|>{call}<|action_end|>"
         for i in range(0, len(text), 7):
             conn.sendall(sse(text[i : i + 7]))
     else:

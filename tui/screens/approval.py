@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -35,7 +35,7 @@ __all__ = ["ALWAYS", "ARMING_S", "ApprovalAnswer", "ApprovalScreen", "Denied"]
 
 SCROLL_HINT = "scroll to the end to approve (↓ / page down / end)"
 
-ALWAYS = "always"
+ALWAYS: Final = "always"
 """The answer "run this tool without asking for the rest of this chat"."""
 
 
@@ -92,14 +92,18 @@ class ApprovalScreen(ModalScreen[ApprovalAnswer]):
         with Vertical(id="approval-dialog"):
             yield Static(Text(title, style="bold"), classes="panel-title")
             with VerticalScroll(id="approval-code"):
-                yield Static(Syntax(reveal(request.code), request.language, word_wrap=True, line_numbers=True))
+                yield Static(
+                    Syntax(reveal(request.code), request.language, word_wrap=True, line_numbers=True)
+                )
             if request.language == "json":
                 sandbox = (
                     "Not sandboxed: the tool runs in its MCP server, with that server's rights. "
                     "These exact arguments are sent."
                 )
             else:
-                sandbox = "Runs in a sandbox: separate process, temp folder, no API keys, time/memory limits, "
+                sandbox = (
+                    "Runs in a sandbox: separate process, temp folder, no API keys, time/memory limits, "
+                )
                 sandbox += (
                     "no network."
                     if request.network_blocked

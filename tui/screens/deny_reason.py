@@ -19,8 +19,11 @@ class DenyReasonScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("Why not? (sent to the model; Enter denies, Esc goes back)")
-            yield Input(placeholder="e.g. use the file in the working folder instead", id="reason",
-                        max_length=MAX_REASON)
+            yield Input(
+                placeholder="e.g. use the file in the working folder instead",
+                id="reason",
+                max_length=MAX_REASON,
+            )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip())

@@ -515,7 +515,9 @@ class HistoryStore:
         """Queue saving a chat's tool choice and remembered approvals (``conversation`` may be
         a row still queued)."""
         return self._submit_write(
-            "UPDATE conversations SET tools_json = ? WHERE id = ?", (json.dumps(tools), _REF), refs=(conversation,)
+            "UPDATE conversations SET tools_json = ? WHERE id = ?",
+            (json.dumps(tools), _REF),
+            refs=(conversation,),
         )
 
     def rename(self, conversation_id: int, title: str) -> None:

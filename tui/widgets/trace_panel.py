@@ -68,7 +68,10 @@ class TraceStep(Static):
             return Text(f"{mark} {self.number} stopped", style="bold red")
         if d.kind == "server":
             bad = d.ok is False
-            return Text(f"{mark} {self.number} MCP {sanitize(d.name)}: {sanitize(d.text)}", style="bold red" if bad else "bold")
+            return Text(
+                f"{mark} {self.number} MCP {sanitize(d.name)}: {sanitize(d.text)}",
+                style="bold red" if bad else "bold",
+            )
         state = "running" if d.ok is None else ("ok" if d.ok else "failed")
         parts = [f"{mark} {self.number} {sanitize(d.name)}", state]
         if d.approval:
@@ -84,7 +87,9 @@ class TraceStep(Static):
         if d.kind == "server":
             return []
         lexer = "python" if d.name == "python" else "json"
-        parts: list[RenderableType] = [Syntax(sanitize(d.text), lexer, word_wrap=True, background_color="default")]
+        parts: list[RenderableType] = [
+            Syntax(sanitize(d.text), lexer, word_wrap=True, background_color="default")
+        ]
         if d.output is not None:
             parts.append(Text(sanitize(d.output.rstrip()) or "(no output)", style="" if d.ok else "red"))
         parts.extend(Text(f"🖼 {line}", style="italic") for line in d.files)
