@@ -6,9 +6,11 @@ Debian package python3-matplotlib; see README "Tools")."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
-from backends.agent.sandbox import isolation
+from backends.agent.sandbox import interpreter, isolation
 from testkit.agent import ANSWER, agent_app
 from testkit.app import wait_for
 from tui.screens.approval import ApprovalScreen
@@ -23,7 +25,15 @@ PLOT = (
 )
 
 
+def _matplotlib_in_the_sandbox() -> bool:
+    found = subprocess.run([interpreter(), "-c", "import matplotlib"], capture_output=True, timeout=60)
+    return found.returncode == 0
+
+
 @pytest.mark.skipif(not isolation().available, reason="bubblewrap cannot isolate here")
+@pytest.mark.skipif(
+    not _matplotlib_in_the_sandbox(), reason="matplotlib is not installed for the sandbox's Python"
+)
 async def test_a_sandboxed_matplotlib_plot_appears_in_the_trace() -> None:
     app, llm = agent_app([PLOT, ANSWER], approve="auto")
     async with app.run_test(size=(140, 45)) as pilot:

@@ -51,7 +51,9 @@ def test_mcp_approval_dialog(snap_compare: Any) -> None:
     steps: list[BackendEvent] = [
         ThoughtDelta("I will write the file."),
         ToolCall("c1", "files__write_file", shown),
-        ApprovalRequest("c1", "files__write_file", shown, True, code_sha256(shown), f"files{HOSTILE}", "json"),
+        ApprovalRequest(
+            "c1", "files__write_file", shown, True, code_sha256(shown), f"files{HOSTILE}", "json"
+        ),
     ]
     backend = WaitsForApproval([steps])
     app = InternLMApp(AppSettings(), backend_factory=lambda progress: backend)
