@@ -46,7 +46,7 @@ CONSENT_BINDINGS = frozenset(
 """Bindings that answer a consent dialog: never on a key that ordinary typing presses, except y / n
 (the dialogs' own keys, which count only after a pause in typing)."""
 
-CONSENT_TYPING_KEYS_ALLOWED = frozenset({"y", "n", "a", "r"})
+CONSENT_TYPING_KEYS_ALLOWED = frozenset({"y", "n"})
 
 _TYPING_NAMES = frozenset({"enter", "return", "ctrl+m", "ctrl+j", "tab", "ctrl+i", "space", "backspace"})
 """Key names that typing presses besides printable characters (ctrl+m / ctrl+j / ctrl+i are
@@ -173,7 +173,7 @@ def _check_consent_keys(binding_id: str, keys: str, where: str) -> None:
         if typing_key(key) and key.strip() not in CONSENT_TYPING_KEYS_ALLOWED:
             raise ConfigError(
                 f"{where}: keymap.{binding_id} cannot be {key.strip()!r}: an approval key must not be "
-                "Enter, Tab, space or a key pressed in ordinary typing (only y / n / a / r are allowed)"
+                "Enter, Tab, space or a key pressed in ordinary typing (only y / n are allowed)"
             )
 
 
