@@ -26,6 +26,7 @@ GROUP_TITLES = {
     "ConfirmScreen": "Confirm",
     "RenameScreen": "Rename",
     "ModelPicker": "Model list (ctrl+o)",
+    "ServersScreen": "Servers (F5)",
     "KeysHelp": "This list",
     "InternLMApp": "Anywhere",
 }

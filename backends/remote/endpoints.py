@@ -56,6 +56,13 @@ class Endpoint:
         return urlunsplit((parts.scheme, parts.netloc, f"{path}/health", "", ""))
 
 
+def _without_url(detail: str, endpoint: Endpoint) -> str:
+    """A failure message without the endpoint's own URL (the status already names it)."""
+    return detail.replace(f" at {display_url(endpoint.url)}", "").replace(
+        f" for {display_url(endpoint.url)}", ""
+    )
+
+
 def _owned_by_lmdeploy(response: httpx.Response) -> bool:
     try:
         data = response.json().get("data", [])
@@ -127,7 +134,9 @@ class EndpointPool:
                 response = endpoint.client.get("models", timeout=timeout)
                 via = "/v1/models"
         except httpx.TransportError as exc:
-            return replace(base, healthy=False, detail=unreachable_message(exc, endpoint.url))
+            return replace(
+                base, healthy=False, detail=_without_url(unreachable_message(exc, endpoint.url), endpoint)
+            )
         latency = time.monotonic() - started
         if response.status_code != 200:
             secret = str(endpoint.client.headers.get("authorization", "")).removeprefix("Bearer ")
@@ -154,6 +163,7 @@ class EndpointPool:
 
     def mark_down(self, endpoint: Endpoint, detail: str) -> None:
         """A request could not connect: new conversations avoid it until it is checked again."""
+        detail = _without_url(detail, endpoint)
         with self._lock:
             endpoint.status = replace(endpoint.status, healthy=False, detail=detail, checked_at=self._clock())
 

@@ -50,7 +50,9 @@ def test_pool_checks_health_and_latency_and_names_the_dead() -> None:
             assert statuses[0].latency_s is not None and statuses[2].latency_s is not None
             assert statuses[0].latency_s > statuses[2].latency_s
             assert statuses[0].detail == "ok (/health)"
-            assert "server unreachable at " in statuses[1].detail and "\n" not in statuses[1].detail
+            assert (
+                statuses[1].detail == "server unreachable (ConnectError)" and "\n" not in statuses[1].detail
+            )
             picked = pool.pick()
             assert picked is not None and picked.url == fast.base_url
             assert any(r.path == "/health" for r in fast.requests)  # at the root, not under /v1

@@ -46,6 +46,7 @@ from tui.screens.auto_approve import AutoApproveConfirm
 from tui.screens.chat_settings import ChatSettingsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.copy_picker import CopyPicker
+from tui.screens.servers import HasEndpoints, ServersScreen
 from tui.screens.switch_model import SwitchModelScreen
 from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
@@ -100,6 +101,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
         Binding("f6", "switch_model", "Switch model", show=False, priority=True, id="chat.switch_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
+        Binding("f5", "servers", "Servers", show=False, id="chat.servers"),
     ]
 
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
@@ -460,6 +462,8 @@ class ChatScreen(Screen[None]):
             return self.busy or self.branches.editing is not None
         if action == "pick_model":
             return isinstance(self.session.backend, SwitchesModels)
+        if action == "servers":
+            return isinstance(self.session.backend, HasEndpoints)
         return True
 
     async def action_stop(self) -> None:
@@ -621,6 +625,12 @@ class ChatScreen(Screen[None]):
                 self.status.set_backend(backend.info)
 
         self.app.push_screen(ModelPicker(backend, backend.info.model), chosen)
+
+    def action_servers(self) -> None:
+        """Health and latency of each server of the remote backend (``r`` checks again)."""
+        backend = self.session.backend
+        if isinstance(backend, HasEndpoints) and not isinstance(self.app.screen, ServersScreen):
+            self.app.push_screen(ServersScreen(backend))
 
     # ----- history (logic in tui/history_controller.py) -------------------------------------
     async def on_chat_pane_near_top(self, message: ChatPane.NearTop) -> None:
