@@ -109,7 +109,8 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="internlm-tui",
         description="Keyboard-only terminal chat for InternLM-family models. "
-        "With no flags it chats with the embedded SmolLM2-135M-Instruct model.",
+        "With no flags it chats with the embedded SmolLM2-135M-Instruct model. "
+        "'internlm-tui download ORG/NAME' fetches a hub model with progress (see download --help).",
     )
     parser.add_argument("--version", action="version", version=f"internlm-tui {__version__}")
     parser.add_argument(
@@ -340,6 +341,9 @@ def parse_settings(argv: Sequence[str] | None = None) -> AppSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``internlm-tui`` console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["download"]:
+        return download_main(arguments[1:])
     try:
         args, config = parse_with_config(argv)
         if args.list or args.export is not None:
@@ -357,6 +361,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = InternLMApp(settings, store=store)
     app.run()
     return app.return_code or 0
+
+
+def download_main(argv: Sequence[str]) -> int:
+    """``internlm-tui download ORG/NAME [--revision R] [--hub hf|modelscope]``."""
+    from tui.download_command import main as run
+
+    parser = OneLineParser(prog="internlm-tui download", description="Download a model into the hub cache.")
+    try:
+        return run(argv, parser)
+    except UsageError as exc:
+        print(f"internlm-tui: error: {one_line(str(exc), limit=1000)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def check_keymap(keymap: dict[str, str], path: Path | None) -> None:

@@ -15,6 +15,7 @@ from backends.base import BackendConfigError
 from backends.local.embedded import EMBEDDED_NAME, check_gguf_file, embedded_gguf_path
 
 SourceKind = Literal["embedded", "folder", "gguf", "hub"]
+MODELSCOPE_PREFIX = "modelscope:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
 
@@ -25,6 +26,8 @@ class ModelSource:
     kind: SourceKind
     location: str
     label: str
+    hub: Literal["hf", "modelscope"] = "hf"
+    """Which hub a ``hub`` model comes from (``modelscope:ORG/NAME`` picks ModelScope)."""
 
 
 def _looks_like_path(value: str) -> bool:
@@ -35,6 +38,11 @@ def resolve_model(value: str | None) -> ModelSource:
     """Resolve ``--model``: None is the embedded model; paths are checked; else a hub id."""
     if value is None:
         return ModelSource("embedded", str(embedded_gguf_path()), EMBEDDED_NAME)
+    if value.startswith(MODELSCOPE_PREFIX):
+        repo_id = value.removeprefix(MODELSCOPE_PREFIX)
+        if not _HUB_ID.match(repo_id) or "/" not in repo_id:
+            raise BackendConfigError(f"{value} is not a ModelScope model id; write modelscope:org/name")
+        return ModelSource("hub", repo_id, value, hub="modelscope")
     path = Path(value).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
