@@ -104,7 +104,9 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str], *, head_only: bool = False) -> None:
+        def _send(
+            self, status: int, body: bytes, headers: dict[str, str], *, head_only: bool = False
+        ) -> None:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -115,7 +117,11 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def _not_found(self, code: str, *, head_only: bool = False) -> None:
             body = json.dumps({"error": f"{code}: not here"}).encode()
-            headers = {"Content-Type": "application/json", "X-Error-Code": code, "X-Error-Message": "not here"}
+            headers = {
+                "Content-Type": "application/json",
+                "X-Error-Code": code,
+                "X-Error-Message": "not here",
+            }
             self._send(404, body, headers, head_only=head_only)
 
         def do_HEAD(self) -> None:
@@ -214,7 +220,8 @@ def fake_hub(repos: dict[str, FakeRepo]) -> Iterator[FakeHub]:
 
 def tiny_repo(size: int = 300_000) -> FakeRepo:
     """A repo with a config, a tokenizer file and one LFS weights file of ``size`` bytes."""
-    weights = bytes((i * 7919) % 251 for i in range(size))
+    pattern = bytes((i * 7919) % 251 for i in range(251 * 4))
+    weights = (pattern * (size // len(pattern) + 1))[:size]
     return FakeRepo(
         files={
             "config.json": b'{"model_type": "llama"}',

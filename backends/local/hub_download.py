@@ -1,12 +1,18 @@
 """Fetch a model from the Hugging Face Hub (or ModelScope) with progress, resume and a disk check.
 
-The downloading is the libraries' own: ``huggingface_hub.snapshot_download`` (resumes from its
-``.incomplete`` files, honours ``HF_ENDPOINT``, ``HF_HOME``, ``HF_TOKEN`` and
-``HF_HUB_OFFLINE``) and ``modelscope.snapshot_download``. What this module adds: its progress
-hook (a ``tqdm_class``) turned into ``DownloadProgress`` figures, cancellation from that same
-hook (the file being fetched stays ``.incomplete`` for the next try), the free-space check
-before the first byte, the LFS sha256 of every weights file checked after the last one, and
-every failure as one line (no token, no traceback).
+The downloading is the libraries' own: ``huggingface_hub`` (honours ``HF_ENDPOINT``,
+``HF_HOME``, ``HF_TOKEN`` and ``HF_HUB_OFFLINE``) and ``modelscope.snapshot_download``. What
+this module adds: the progress hook (a ``tqdm_class``) turned into ``DownloadProgress``
+figures, cancellation from that same hook, the free-space check before the first byte, the
+LFS sha256 of every weights file checked after the last one, and every failure as one line
+(no token, no traceback).
+
+Resuming after an interruption: huggingface_hub 2.x resumes only within one call (its partial
+files are per process and deleted on failure), so each missing file is fetched with the
+library's own ``http_get`` (Range, retries, a server ignoring Range) into a stable
+``blobs/<etag>.part`` under a file lock, then moved to ``blobs/<etag>``; ``snapshot_download``
+afterwards finds the blobs and only links the snapshot. A killed or cancelled download keeps its
+``.part`` and the next run continues from its size.
 """
 
 from __future__ import annotations
@@ -118,7 +124,7 @@ class _Meter:
         )
 
 
-def _progress_class(meter: _Meter) -> type:
+def _progress_class(meter: _Meter, *, every: bool = False) -> type:
     """A tqdm stand-in for ``snapshot_download(tqdm_class=...)``: the bytes bar feeds ``meter``.
 
     ``snapshot_download`` makes a files bar and two bytes bars (network transfer and bytes
@@ -129,7 +135,7 @@ def _progress_class(meter: _Meter) -> type:
     class Bar:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.desc = str(kwargs.get("desc") or "")
-            self.counts = kwargs.get("unit") == "B" and self.desc.startswith("Reconstruct")
+            self.counts = every or (kwargs.get("unit") == "B" and self.desc.startswith("Reconstruct"))
             self.n = 0
             self._total = kwargs.get("total") or 0
             initial = kwargs.get("initial") or 0
@@ -276,25 +282,70 @@ def download(
         meter = _Meter(progress, cancel)
         meter.total = total
         meter.done = total - needed  # complete files already in the cache; a partial one adds its part
-        if needed < total:
-            notice(f"resuming: {human_bytes(total - needed)} already in the cache")
+        commit = plan[0].commit_hash if plan else revision
+        partial = _partial_bytes(repo_id)
+        if needed < total or partial:
+            notice(f"resuming: {human_bytes(total - needed + partial)} already in the cache")
+        bar = _progress_class(meter, every=True)
+        for item in plan:
+            if item.will_download:
+                _fetch_resumable(repo_id, item.filename, commit, endpoint, bar)
         folder = Path(
-            snapshot_download(
-                repo_id,
-                revision=revision,
-                endpoint=endpoint,
-                tqdm_class=_progress_class(meter),
-                max_workers=4,
-            )
+            snapshot_download(repo_id, revision=commit, endpoint=endpoint, tqdm_class=silent, max_workers=4)
         )
         progress(meter.figures("checking"))
-        _check_sha256(repo_id, plan[0].commit_hash if plan else revision, folder, endpoint)
+        _check_sha256(repo_id, commit, folder, endpoint)
         progress(DownloadProgress(max(total, meter.done), max(total, meter.done), stage="done"))
         return folder
     except DownloadError:
         raise
     except Exception as exc:
         raise DownloadError(_one_line(exc, repo_id, revision, endpoint)) from None
+
+
+def _storage(repo_id: str) -> Path:
+    from huggingface_hub.file_download import repo_folder_name
+
+    return cache_dir() / repo_folder_name(repo_id=repo_id, repo_type="model")
+
+
+def _partial_bytes(repo_id: str) -> int:
+    """Bytes in ``.part`` files left by an interrupted download of ``repo_id``."""
+    blobs = _storage(repo_id) / "blobs"
+    return sum(part.stat().st_size for part in blobs.glob("*.part")) if blobs.is_dir() else 0
+
+
+def _fetch_resumable(
+    repo_id: str, filename: str, commit: str | None, endpoint: str | None, bar: type
+) -> None:
+    """Fetch one file into ``blobs/<etag>``, continuing a ``.part`` left by an earlier run."""
+    from filelock import FileLock
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+    meta = get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=commit, endpoint=endpoint))
+    if not meta.etag:
+        return  # the hub gave no ETag: leave this file to snapshot_download
+    blob = _storage(repo_id) / "blobs" / meta.etag
+    if blob.exists():
+        return
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    part = blob.with_name(blob.name + ".part")
+    with FileLock(str(part) + ".lock"):
+        if blob.exists():
+            return
+        with part.open("ab") as handle:
+            http_get(
+                meta.location,
+                handle,
+                resume_size=handle.tell(),
+                headers=build_hf_headers(),
+                expected_size=meta.size,
+                displayed_filename=filename,
+                tqdm_class=bar,
+            )
+        os.replace(part, blob)
 
 
 def _check_sha256(repo_id: str, revision: str | None, folder: Path, endpoint: str | None) -> None:
