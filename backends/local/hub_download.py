@@ -33,6 +33,10 @@ ProgressSink = Callable[["DownloadProgress"], None]
 FreeBytes = Callable[[Path], int]
 
 
+PIECE_BYTES = 1024 * 1024
+"""How much is read, written and reported at a time."""
+
+
 class DownloadError(Exception):
     """A download failed; the message is one line for the user."""
 
@@ -255,10 +259,15 @@ def download(
     small number to see the refusal). Raises ``DownloadError`` with one line.
     """
     cancel = cancel or threading.Event()
-    _quiet_libraries()
     if hub == "modelscope":
         return _modelscope(repo_id, revision, progress, cancel)
     from huggingface_hub import constants, snapshot_download
+
+    _quiet_libraries()  # after the import: the library sets its loggers' levels when imported
+    # The library writes (and reports) what it receives in 10 MiB pieces: 1 MiB gives a live
+    # progress line on a slow link and loses at most 1 MiB to a kill.
+    constants.DOWNLOAD_CHUNK_SIZE = min(constants.DOWNLOAD_CHUNK_SIZE, PIECE_BYTES)
+    endpoint = endpoint or constants.ENDPOINT
 
     if constants.HF_HUB_OFFLINE:
         notice(f"HF_HUB_OFFLINE=1: using the cache {cache_dir()} only")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from backends.local.hub_download import PIECE_BYTES
 from testkit.fake_hub import FakeHub, fake_hub, tiny_repo
 
 SIZE = 12_000_000
-CHUNK = 10 * 1024 * 1024
-"""huggingface_hub writes what it receives in pieces of this size, so the kill comes after one."""
+CHUNK = PIECE_BYTES * 3
+"""What the part file holds before the kill: whole pieces are written as they arrive."""
 TOKEN = "hf_secretTOKEN1234567890"
 
 

@@ -181,7 +181,13 @@ class ChatScreen(Screen[None]):
     # ----- loading -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load_backend(self, factory: BackendFactory | None = None) -> None:
+        worker = get_current_worker()
+
         def progress(stage: str, fraction: float | None) -> None:
+            if worker.is_cancelled:  # Esc while loading: a download stops at its next chunk
+                raise BackendLoadError(
+                    "loading cancelled (a download keeps what it fetched and resumes next time)"
+                )
             self.post_message(LoadProgress(stage, fraction))
 
         try:
@@ -459,15 +465,25 @@ class ChatScreen(Screen[None]):
     # ----- actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return self.busy or self.branches.editing is not None
+            return self.busy or self.branches.editing is not None or self.loading_backend
         if action == "pick_model":
             return isinstance(self.session.backend, SwitchesModels)
         if action == "servers":
             return isinstance(self.session.backend, HasEndpoints)
         return True
 
+    @property
+    def loading_backend(self) -> bool:
+        """True while a backend loads (a model, a download, a server check) in the load worker."""
+        return any(w.group == "load" and not w.is_finished for w in self.workers)
+
     async def action_stop(self) -> None:
-        """Stop the streaming reply now (what was written stays), or leave editing a prompt."""
+        """Stop the streaming reply now (what was written stays), cancel loading (a download),
+        or leave editing a prompt."""
+        if not self.busy and self.loading_backend:
+            self.workers.cancel_group(self, "load")
+            self.status.state = "cancelling…"
+            return
         if self.session.stop() is None:
             self.branches.cancel_edit()
             return
