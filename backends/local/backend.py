@@ -29,7 +29,7 @@ from backends.events import (
 )
 from backends.internlm import loading as internlm
 from backends.internlm.tokenizer import load_tokenizer
-from backends.local.embedded import convert_gguf
+from backends.local.embedded import EMBEDDED_HINT, EMBEDDED_HUB_ID, convert_gguf
 from backends.local.model_source import ModelSource, resolve_model
 from backends.local.prefix_cache import PrefixCache
 from backends.options import BackendOptions
@@ -116,7 +116,8 @@ def fetch_from_hub(source: ModelSource, progress: ProgressCallback) -> Path:
     try:
         return download(source.location, hub=source.hub, progress=report, notice=notice)
     except DownloadError as exc:
-        raise BackendLoadError(str(exc)) from None
+        hint = f" ({EMBEDDED_HINT})" if source.location == EMBEDDED_HUB_ID else ""
+        raise BackendLoadError(f"{exc}{hint}") from None
 
 
 def load_model(options: BackendOptions, progress: ProgressCallback) -> LoadedModel:

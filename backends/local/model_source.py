@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Literal
 
 from backends.base import BackendConfigError
-from backends.local.embedded import EMBEDDED_NAME, check_gguf_file, embedded_gguf_path
+from backends.local.embedded import (
+    EMBEDDED_HUB_ID,
+    EMBEDDED_NAME,
+    check_gguf_file,
+    embedded_gguf_path,
+    embedded_installed,
+)
 
 SourceKind = Literal["embedded", "folder", "gguf", "hub"]
 MODELSCOPE_PREFIX = "modelscope:"
@@ -37,6 +43,8 @@ def _looks_like_path(value: str) -> bool:
 def resolve_model(value: str | None) -> ModelSource:
     """Resolve ``--model``: None is the embedded model; paths are checked; else a hub id."""
     if value is None:
+        if not embedded_installed():  # a plain wheel install: the same model from the hub
+            return ModelSource("hub", EMBEDDED_HUB_ID, EMBEDDED_NAME)
         return ModelSource("embedded", str(embedded_gguf_path()), EMBEDDED_NAME)
     if value.startswith(MODELSCOPE_PREFIX):
         repo_id = value.removeprefix(MODELSCOPE_PREFIX)

