@@ -32,6 +32,15 @@ class FakeRepo:
     commit: str = COMMIT
     lfs: frozenset[str] = frozenset()
     """Files stored with LFS (their ETag and tree entry carry the content's sha256)."""
+    _digests: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    def digests(self, path: str) -> tuple[str, str]:
+        """(git blob id, sha256) of one file, computed once: hashing a large file on every
+        request would make the fake hub, not the client, the slow part of a benchmark."""
+        if path not in self._digests:
+            data = self.files[path]
+            self._digests[path] = (_git_oid(data), _sha256(data))
+        return self._digests[path]
 
 
 @dataclass
@@ -86,9 +95,10 @@ def _git_oid(data: bytes) -> str:
 def tree_entries(repo: FakeRepo) -> list[dict[str, object]]:
     entries: list[dict[str, object]] = []
     for path, data in sorted(repo.files.items()):
-        entry: dict[str, object] = {"type": "file", "oid": _git_oid(data), "size": len(data), "path": path}
+        git_oid, sha256 = repo.digests(path)
+        entry: dict[str, object] = {"type": "file", "oid": git_oid, "size": len(data), "path": path}
         if path in repo.lfs:
-            entry["lfs"] = {"oid": _sha256(data), "size": len(data), "pointerSize": 134}
+            entry["lfs"] = {"oid": sha256, "size": len(data), "pointerSize": 134}
         entries.append(entry)
     return entries
 
@@ -164,7 +174,8 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             return self._not_found("RepoNotFound", head_only=head_only)
 
         def _file(self, repo: FakeRepo, name: str, data: bytes, *, head_only: bool) -> None:
-            etag = _sha256(data) if name in repo.lfs else _git_oid(data)
+            git_oid, sha256 = repo.digests(name)
+            etag = sha256 if name in repo.lfs else git_oid
             headers = {
                 "X-Repo-Commit": repo.commit,
                 "ETag": f'"{etag}"',

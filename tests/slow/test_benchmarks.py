@@ -45,3 +45,6 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     assert history["locked_turn_saved"] and "key_roundtrip_locked_ms" in history
     branches = figures["branches"]
     assert branches["regenerate_cached_prompt_tokens"] > 0 and branches["regenerate_ttft_ratio"] > 0
+    hub = figures["hub"]
+    assert hub["download"]["ours_mb_per_s"] > 0 and hub["download"]["time_ratio_ours_to_plain"] > 0
+    assert hub["failover"]["turn_moved_off_a_dead_server_ms"] > 0
