@@ -68,3 +68,6 @@ async def test_servers_key_does_nothing_without_servers() -> None:
         await pilot.press("f5")
         await pilot.pause()
         assert app.screen is screen
+        screen.action_servers()  # from the palette: says why, opens nothing
+        await wait_for(pilot, lambda: any("No servers" in str(n.message) for n in app._notifications))
+        assert app.screen is screen

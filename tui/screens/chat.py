@@ -645,7 +645,9 @@ class ChatScreen(Screen[None]):
     def action_servers(self) -> None:
         """Health and latency of each server of the remote backend (``r`` checks again)."""
         backend = self.session.backend
-        if isinstance(backend, HasEndpoints) and not isinstance(self.app.screen, ServersScreen):
+        if not isinstance(backend, HasEndpoints):
+            self.notify("No servers: this backend is not a remote one (--base-url).", markup=False)
+        elif not isinstance(self.app.screen, ServersScreen):
             self.app.push_screen(ServersScreen(backend))
 
     # ----- history (logic in tui/history_controller.py) -------------------------------------
