@@ -188,15 +188,22 @@ class EndpointPool:
         """
         if len(self.endpoints) == 1:
             return None if self.first in exclude else self.first
-        if self._stale():
+        checked = self._stale()
+        if checked:
             self.check_all()
-        with self._lock:
-            healthy = [e for e in self.endpoints if e.status.healthy and e not in exclude]
+        healthy = self._healthy(exclude)
+        if not healthy and not checked:  # all down a moment ago: one may be back
+            self.check_all()
+            healthy = self._healthy(exclude)
         if not healthy:
             return None
         return min(
             healthy, key=lambda e: e.status.latency_s if e.status.latency_s is not None else float("inf")
         )
+
+    def _healthy(self, exclude: Collection[Endpoint]) -> list[Endpoint]:
+        with self._lock:
+            return [e for e in self.endpoints if e.status.healthy and e not in exclude]
 
     def describe_down(self) -> str:
         """One line naming each endpoint and why it is not usable."""

@@ -219,3 +219,16 @@ def test_hostile_server_error_on_health_is_one_line_without_the_key(monkeypatch:
         assert "\n" not in status.detail and "sk-secret" not in status.detail
     finally:
         server.close()
+
+
+def test_when_all_were_down_a_moment_ago_the_next_pick_checks_again() -> None:
+    with fault_server(hello) as first, fault_server(hello) as second:
+        pool = EndpointPool.from_options(RemoteOptions(base_url=first.base_url, more_urls=(second.base_url,)))
+        try:
+            pool.check_all()
+            for endpoint in pool.endpoints:  # both failed a request just now (statuses are fresh)
+                pool.mark_down(endpoint, "server unreachable (ConnectError)")
+            picked = pool.pick()  # they are back: checked again at once, not after 30 s
+            assert picked is not None and all(s.healthy for s in pool.statuses())
+        finally:
+            pool.close()
