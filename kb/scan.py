@@ -9,6 +9,7 @@ a file's contents: that is ``kb.extract``'s job.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ KINDS = {
     ".pdf": "pdf",
 }
 """File name endings indexed, and how each is read."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 MAX_PDF_BYTES = 64 * 1024 * 1024
@@ -88,6 +91,9 @@ def scan(root: Path) -> ScanResult:
         subfolders = []
         for entry in entries:
             relpath = f"{rel}{entry.name}"
+            if _SURROGATE.search(entry.name):  # bytes that are not UTF-8 (cannot be stored or shown)
+                result.skipped["name not UTF-8"] += 1
+                continue
             try:
                 is_link = entry.is_symlink()
                 st = entry.stat(follow_symlinks=True)
