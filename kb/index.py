@@ -31,6 +31,7 @@ from kb.embed import Embedder, EmbeddingError, Vectors
 from kb.errors import KbError
 from kb.extract import Skipped, extract, read_bytes, sha256
 from kb.fuse import rrf
+from kb.hit import Hit, Status
 from kb.scan import Found, scan
 from kb.terms import grams_column, phrase, query_terms
 
@@ -45,30 +46,6 @@ ProgressFn = Callable[[str, int, int], None]
 """(stage, done, total): stage is "scan", "index" or "embed"."""
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A passage found for a question: ``path`` relative to the folder, file lines, fused score."""
-
-    path: str
-    first: int
-    last: int
-    score: float
-    text: str
-    heading: str = ""
-    bm25_rank: int | None = None
-    dense_rank: int | None = None
-    folder: str = ""
-
-    def as_json(self) -> dict[str, object]:
-        """The ``--kb-query`` form of a hit."""
-        return {
-            "path": self.path,
-            "lines": [self.first, self.last],
-            "score": round(self.score, 6),
-            "text": self.text,
-        }
-
-
 @dataclass
 class UpdateReport:
     """What one ``update`` did."""
@@ -80,19 +57,6 @@ class UpdateReport:
     unchanged: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    """What the index holds, for the status view."""
-
-    folder: str
-    files: int
-    chunks: int
-    embedded: int
-    skipped: dict[str, int]
-    model: str | None
-    embedding_error: str | None = None
 
 
 def _never(stage: str, done: int, total: int) -> None:
@@ -120,12 +84,39 @@ class KnowledgeBase:
         except Exception as exc:
             raise KbError(f"cannot open the index {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._busy = threading.Lock()
+        """Held by one update or embedding at a time."""
         self._matrix: tuple[np.ndarray, Vectors] | None = None
         self._set_meta("folder", str(resolved))
 
     # ----- indexing -------------------------------------------------------------------------
     def update(self, progress: ProgressFn = _never, cancel: threading.Event | None = None) -> UpdateReport:
-        """Bring the index in line with the folder (see the module docstring)."""
+        """Bring the index in line with the folder (see the module docstring); waits for an
+        update already running in another thread."""
+        with self._busy:
+            return self._update(progress, cancel)
+
+    def refresh(self, cancel: threading.Event | None = None) -> UpdateReport | None:
+        """``update`` then ``embed_pending``, unless another thread is indexing this folder now
+        (then None at once: a question searches what is indexed so far)."""
+        if not self._busy.acquire(blocking=False):
+            return None
+        try:
+            report = self._update(_never, cancel)
+            self._embed_pending(_never, cancel)
+            return report
+        finally:
+            self._busy.release()
+
+    @property
+    def indexing(self) -> bool:
+        """True while an update or embedding runs."""
+        if self._busy.acquire(blocking=False):
+            self._busy.release()
+            return False
+        return True
+
+    def _update(self, progress: ProgressFn, cancel: threading.Event | None) -> UpdateReport:
         started = time.perf_counter()
         report = UpdateReport()
         progress("scan", 0, 0)
@@ -270,6 +261,10 @@ class KnowledgeBase:
 
     def embed_pending(self, progress: ProgressFn = _never, cancel: threading.Event | None = None) -> int:
         """Embed every passage without a vector; the count embedded (0 without a model)."""
+        with self._busy:
+            return self._embed_pending(progress, cancel)
+
+    def _embed_pending(self, progress: ProgressFn, cancel: threading.Event | None) -> int:
         embedder = self.embedder
         if embedder is None:
             return 0

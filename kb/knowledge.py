@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kb.embed import Embedder
-from kb.index import Hit, KnowledgeBase, Mode, ProgressFn, Status, UpdateReport
+from kb.hit import Hit, Status
+from kb.index import KnowledgeBase, Mode, ProgressFn, UpdateReport
 
 EmbedderFactory = Callable[[], Embedder | None]
 
@@ -65,6 +66,16 @@ class KnowledgeSet:
             if embed:
                 base.embed_pending(progress or _quiet, cancel)
         return reports
+
+    def refresh(self, cancel: threading.Event | None = None) -> None:
+        """Pick up changed files in every folder not being indexed right now (before a question)."""
+        for base in self.bases:
+            base.refresh(cancel)
+
+    @property
+    def indexing(self) -> bool:
+        """True while some folder is being indexed."""
+        return any(base.indexing for base in self.bases)
 
     def search(self, question: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The best ``top_k`` passages over all folders."""

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from kb.index import Hit
+from kb.hit import Hit
 
 _UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 

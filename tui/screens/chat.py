@@ -39,7 +39,16 @@ from tui.chat_settings import ChatSettings
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
-from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
+from tui.kb_controller import KbController
+from tui.messages import (
+    BackendFailed,
+    BackendReady,
+    KbIndexed,
+    KbProgress,
+    LoadProgress,
+    SourcesFound,
+    TurnEvent,
+)
 from tui.model_spec import describe
 from tui.screens.approval import ApprovalScreen
 from tui.screens.auto_approve import AutoApproveConfirm
@@ -53,6 +62,7 @@ from tui.store.store import HistoryStore
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.chat_pane import ChatPane
 from tui.widgets.history_sidebar import OVERLAY_WIDTH, HistorySidebar
+from tui.widgets.kb_progress import KbProgressBar
 from tui.widgets.loading_panel import LoadingPanel
 from tui.widgets.model_picker import ModelPicker, SwitchesModels
 from tui.widgets.prompt_input import PromptInput
@@ -100,6 +110,8 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
         Binding("f6", "switch_model", "Switch model", show=False, priority=True, id="chat.switch_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
+        Binding("f10", "knowledge_base", "Knowledge base", show=False, id="chat.knowledge_base"),
+        Binding("f5", "kb_sources", "Sources", show=False, id="chat.kb_sources"),
     ]
 
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
@@ -118,6 +130,7 @@ class ChatScreen(Screen[None]):
         """The one owner of the current chat; this screen only renders it."""
         self.history = HistoryController(self, self.session)
         self.branches = BranchController(self, self.session)
+        self.kb = KbController(self, self.session)
         self._backend_factory = backend_factory
         self._factory_for = factory_for
         """Makes the factory of another backend (switching model mid-chat); None: no switching."""
@@ -133,6 +146,7 @@ class ChatScreen(Screen[None]):
                 yield ChatPane(id="chat")
                 yield PromptInput(id="prompt")
             yield TracePanel(id="trace")
+        yield KbProgressBar(id="kb-progress")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -144,6 +158,7 @@ class ChatScreen(Screen[None]):
         self.status.state = "loading…"
         self.query_one(PromptInput).focus()
         await self.history.start()
+        self.kb.start()
         self._load_backend()
 
     def shutdown(self) -> None:
@@ -349,6 +364,7 @@ class ChatScreen(Screen[None]):
     def _stream_turn(self, backend: ChatBackend, turn: Turn) -> None:
         """Worker thread: iterate the backend and post every event (never touches widgets)."""
         try:
+            self.kb.ground(turn)  # with a knowledge base: its passages go with the question
             for event in backend.stream(turn.messages, turn.params, cancel=turn.cancel):
                 self.post_message(TurnEvent(turn.turn_id, event))
         except Exception as exc:  # a backend broke its contract; still end the turn cleanly
@@ -373,6 +389,15 @@ class ChatScreen(Screen[None]):
             await self.query_one(TracePanel).add_event(event)
             self._ask_approval(turn, event)
         self.history.check_warning()
+
+    def on_kb_progress(self, message: KbProgress) -> None:
+        self.kb.on_progress(message)
+
+    def on_kb_indexed(self, message: KbIndexed) -> None:
+        self.kb.on_indexed(message)
+
+    async def on_sources_found(self, message: SourcesFound) -> None:
+        await self.kb.on_sources_found(message)
 
     def _ask_approval(self, turn: Turn, request: ApprovalRequest) -> None:
         """Show the approval prompt; the backend's worker waits for the answer.
@@ -447,6 +472,8 @@ class ChatScreen(Screen[None]):
             self.status.state = "ready"
         label = self.branches.reply_label(view.view, ended.turn.model)
         note = " · ".join(part for part in (label, note) if part)
+        if sources := self.kb.footer(ended.turn):
+            note = f"{note}\n{sources}" if note else sources
         if not view.view.finished:
             await view.view.finish(note)
         else:
@@ -508,6 +535,14 @@ class ChatScreen(Screen[None]):
     def action_toggle_trace(self) -> None:
         """Show or hide the tool-call trace panel."""
         self.query_one(TracePanel).toggle_class("visible")
+
+    def action_knowledge_base(self) -> None:
+        """Attached folders and their status: add, remove, re-index."""
+        self.kb.open_manager()
+
+    def action_kb_sources(self) -> None:
+        """The passages the last grounded reply was given, with file and lines."""
+        self.kb.open_sources()
 
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""
