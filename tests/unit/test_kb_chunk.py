@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from kb.chunk import chunk
 from kb.extract import html_text
 
@@ -30,7 +32,7 @@ def test_small_paragraphs_pack_and_big_ones_split() -> None:
     assert len(chunks) > 1
     assert all(len(c.text) <= 600 for c in chunks)
     assert chunks[0].first == 1 and chunks[-1].last == 19
-    assert all(a.last < b.first for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(a.last < b.first for a, b in itertools.pairwise(chunks))
 
 
 def test_a_long_line_without_breaks_is_cut_at_characters() -> None:
