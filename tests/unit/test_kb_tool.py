@@ -35,7 +35,7 @@ def test_schema_is_valid_json_schema_and_search_returns_numbered_hits(tool: KbSe
     "arguments",
     [
         "{not json",
-        "[1, 2]",
+        [1, 2],
         {"query": ""},
         {"query": 3},
         {"query": "x", "top_k": 0},
