@@ -34,6 +34,9 @@ class Embedder(Protocol):
     """Turns texts into normalised float32 vectors; ``name`` identifies the model in the index."""
 
     name: str
+    multilingual: bool
+    """False for a model trained on English only: its vectors for Chinese, Japanese or Korean
+    text are noise, so a question mostly in those scripts is searched by BM25 alone."""
 
     def encode(self, texts: list[str]) -> Vectors: ...
 
@@ -53,6 +56,7 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str | None = None, *, device: str = "cpu", batch_size: int = 32) -> None:
         self.model_arg = model
         self.name = model or DEFAULT_MODEL
+        self.multilingual = model is not None  # the default all-MiniLM-L6-v2 is English-only
         self.device = device
         self.batch_size = batch_size
         self._model: Any = None

@@ -33,7 +33,7 @@ from kb.extract import Skipped, extract, read_bytes, sha256
 from kb.fuse import rrf
 from kb.hit import Hit, Status
 from kb.scan import Found, scan
-from kb.terms import grams_column, phrase, query_terms
+from kb.terms import grams_column, mostly_cjk, phrase, query_terms
 
 BATCH_FILES = 100
 """Files indexed per transaction (the lock is released between batches)."""
@@ -305,7 +305,9 @@ class KnowledgeBase:
     def search(self, question: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The ``top_k`` passages that best answer ``question``, best first."""
         bm25: list[tuple[int, float]] = [] if mode == "dense" else self._bm25(question, CANDIDATES)
-        dense: list[tuple[int, float]] = [] if mode == "bm25" else self._dense(question, CANDIDATES)
+        english_only = self.embedder is not None and not getattr(self.embedder, "multilingual", True)
+        skip_dense = mode == "bm25" or (mode == "hybrid" and english_only and mostly_cjk(question))
+        dense: list[tuple[int, float]] = [] if skip_dense else self._dense(question, CANDIDATES)
         bm25_rank = {cid: i + 1 for i, (cid, _) in enumerate(bm25)}
         dense_rank = {cid: i + 1 for i, (cid, _) in enumerate(dense)}
         if mode == "bm25":

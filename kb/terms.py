@@ -134,3 +134,10 @@ def query_terms(question: str) -> tuple[list[str], list[str]]:
             words.append(lowered)
     grams = list(dict.fromkeys(bigrams(question)))
     return words, grams
+
+
+def mostly_cjk(text: str) -> bool:
+    """True when most letters of ``text`` are Chinese, Japanese or Korean."""
+    cjk = len(CJK.findall(text))
+    letters = sum(1 for char in text if char.isalpha())
+    return cjk > 0 and cjk * 2 >= letters

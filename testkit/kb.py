@@ -70,6 +70,7 @@ class HashEmbedder:
 
     def __init__(self, name: str = "hash-bow") -> None:
         self.name = name
+        self.multilingual = True
         self.encoded = 0
 
     def encode(self, texts: list[str]) -> Vectors:

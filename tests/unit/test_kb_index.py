@@ -246,3 +246,17 @@ def test_hostile_names_and_contents_give_valid_safe_json(tmp_path: Path) -> None
 
 def test_extract_skip_reason_is_an_exception_message() -> None:
     assert str(Skipped("binary")) == "binary"
+
+
+def test_an_english_only_model_is_not_asked_about_chinese_questions(folder: Path, tmp_path: Path) -> None:
+    embedder = HashEmbedder()
+    embedder.multilingual = False
+    kb = _open(folder, tmp_path, embedder)
+    kb.update()
+    kb.embed_pending()
+    before = embedder.encoded
+    chinese = kb.search("怎么部署模型", 3)
+    assert chinese[0].path == "guide/deploy.md" and chinese[0].dense_rank is None
+    assert embedder.encoded == before  # the question was not embedded
+    english = kb.search("lmdeploy server port", 3)
+    assert english[0].dense_rank is not None and embedder.encoded == before + 1
