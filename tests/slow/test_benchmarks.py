@@ -45,3 +45,6 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     assert history["locked_turn_saved"] and "key_roundtrip_locked_ms" in history
     branches = figures["branches"]
     assert branches["regenerate_cached_prompt_tokens"] > 0 and branches["regenerate_ttft_ratio"] > 0
+    kb = figures["kb"]
+    assert kb["scale"]["pickup_found"] and kb["scale"]["pickup_changed_files"] == 1
+    assert kb["recall_at_5"]["bm25"]["zh"] > 0.5
