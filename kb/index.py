@@ -37,7 +37,8 @@ from kb.terms import grams_column, mostly_cjk, phrase, query_terms
 
 BATCH_FILES = 100
 """Files indexed per transaction (the lock is released between batches)."""
-EMBED_BATCH = 64
+EMBED_BATCH = 16
+"""Passages embedded per call (about a second on 2 CPU cores: how long a cancel may wait)."""
 CANDIDATES = 50
 """How many hits each ranking contributes to the fusion."""
 

@@ -8,6 +8,7 @@ embedding model is created here but loaded on first use, in a worker thread.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,9 @@ class KbController:
         self.session = session
         self.last_sources: list[Hit] = []
         self.last_reply = ""
+        self.cancel = threading.Event()
+        """Set when the app exits: indexing stops at the next file batch or embedding batch
+        (the worker's thread would otherwise keep the process alive until it finished)."""
 
     # ----- folders -------------------------------------------------------------------------
     def _knowledge(self) -> KnowledgeSet:
@@ -93,11 +97,15 @@ class KbController:
                 self.screen.post_message(KbProgress(stage, done, total))
 
         try:
-            knowledge.update(progress)
+            knowledge.update(progress, self.cancel)
         except Exception as exc:  # a vanished folder, an unwritable index: say so, keep chatting
             self.screen.post_message(KbIndexed(f"knowledge base: {exc}"))
         else:
             self.screen.post_message(KbIndexed())
+
+    def shutdown(self) -> None:
+        """Stop indexing (the app is exiting)."""
+        self.cancel.set()
 
     def on_progress(self, message: KbProgress) -> None:
         self.screen.query_one(KbProgressBar).show(message.stage, message.done, message.total)
@@ -165,6 +173,11 @@ class KbController:
                     return
                 self.attach((folder,))
             elif choice.action == "remove" and self.session.knowledge is not None:
+                if self.session.knowledge.indexing:
+                    self.screen.notify(
+                        "Still indexing: remove the folder when it is done", severity="warning"
+                    )
+                    return
                 self.session.knowledge.remove(Path(choice.folder))
                 self.screen.notify(one_line(f"Removed {choice.folder} (its index is kept)"))
             else:

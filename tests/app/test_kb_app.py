@@ -6,7 +6,10 @@ so indexing and hybrid retrieval run for real in the app's worker threads.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +23,7 @@ from tui.screens.kb_sources import SourcesScreen
 from tui.screens.knowledge_base import KnowledgeBaseScreen
 from tui.settings import AppSettings
 from tui.widgets.assistant_message import AssistantMessage
+from tui.widgets.kb_progress import KbProgressBar
 from tui.widgets.trace_panel import TracePanel, TraceStep
 
 
@@ -129,3 +133,41 @@ async def test_knowledge_base_screen_adds_a_folder_and_shows_status(tmp_path: Pa
         await pilot.press("ctrl+d")
         await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
         assert not screen.session.knowledge
+
+
+class _SlowEmbedder(HashEmbedder):
+    """Takes a quarter of a second per batch, like a real model on a small CPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def encode(self, texts: list[str]) -> Any:
+        self.calls += 1
+        time.sleep(0.25)
+        return super().encode(texts)
+
+
+async def test_quitting_while_indexing_stops_the_indexing_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = write_docs(tmp_path / "docs", {f"n{i}.md": f"# Note {i}\n\nword{i} text\n" for i in range(200)})
+    slow = _SlowEmbedder()
+    monkeypatch.setattr("tui.kb_controller.make_embedder", lambda model: slow)
+    app, _ = scripted_app(settings=AppSettings(kb_folders=(docs,)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready_screen(pilot)
+        bar = screen.query_one(KbProgressBar)
+        await wait_for(pilot, lambda: slow.calls >= 1 and bar.display)  # embedding has begun
+        knowledge = screen.session.knowledge
+        assert knowledge is not None and knowledge.indexing
+        started = time.monotonic()
+        await app.action_quit()
+    await asyncio.wait_for(asyncio.to_thread(_wait_idle, knowledge), timeout=5)
+    assert time.monotonic() - started < 5
+    assert slow.calls < 200 / 16  # stopped well before every passage was embedded
+
+
+def _wait_idle(knowledge: Any) -> None:
+    while knowledge.indexing:
+        time.sleep(0.02)

@@ -167,6 +167,7 @@ class ChatScreen(Screen[None]):
         view, self._view = self._view, None
         if view is not None and view.worker is not None:
             view.worker.cancel()
+        self.kb.shutdown()
         self.session.close()
 
     def on_unmount(self) -> None:
