@@ -212,8 +212,8 @@ class ChatSession:
         model must never block the UI); the passages found, or [] (a failure is logged on the
         turn as ``sources`` left empty: the question is still answered, ungrounded)."""
         knowledge = self.knowledge
-        if not knowledge or turn.cancelled:
-            return []
+        if not knowledge or turn.cancelled or self.has_capability("tools"):
+            return []  # an agent does not read system messages: it gets the kb_search tool instead
         from kb.grounding import with_sources
 
         question = next((m.content for m in reversed(turn.messages) if m.role == "user"), "")
