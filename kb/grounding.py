@@ -22,9 +22,11 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 def label(hit: Hit) -> str:
-    """``path:first-last`` (``path:line`` for one line)."""
+    """``path:first-last`` (``path:line`` for one line); a line break in a file name is shown
+    as ``␤`` so that a label is always one line."""
     lines = f"{hit.first}" if hit.first == hit.last else f"{hit.first}-{hit.last}"
-    return f"{hit.path}:{lines}"
+    path = hit.path.replace("\r", "␍").replace("\n", "␤")
+    return f"{path}:{lines}"
 
 
 def sources_block(hits: Sequence[Hit]) -> str:

@@ -31,3 +31,7 @@ def test_citations_are_read_in_order_and_out_of_range_ones_ignored() -> None:
     assert footer("It hums [2].", HITS) == "sources: [2] notes.txt:7"
     assert footer("No citation.", HITS) == "retrieved: [1] guide/deploy.md:3-4 · [2] notes.txt:7"
     assert label(HITS[1]) == "notes.txt:7"
+
+
+def test_a_line_break_in_a_file_name_stays_on_one_line() -> None:
+    assert label(Hit("a\nb\r.md", 1, 2, 0.1, "x")) == "a␤b␍.md:1-2"
