@@ -47,6 +47,7 @@ from tui.messages import (
     KbProgress,
     LoadProgress,
     SourcesFound,
+    TokensWaiting,
     TurnEvent,
 )
 from tui.model_spec import describe
@@ -69,6 +70,10 @@ from tui.widgets.prompt_input import PromptInput
 from tui.widgets.status_line import StatusLine, format_usage
 from tui.widgets.trace_panel import TracePanel
 from tui.widgets.user_message import UserMessage
+
+TOKEN_BATCH_S = 1 / 25
+"""How long reply text waits in the turn's inbox before the screen takes it: a few tokens per
+take at 100 tokens/s, well under the reply's own 10 redraws a second."""
 
 
 class BackendFactory(Protocol):
@@ -219,6 +224,8 @@ class ChatScreen(Screen[None]):
     async def on_backend_ready(self, message: BackendReady) -> None:
         previous = self.session.backend
         start_queued = self.session.backend_ready(message.backend)
+        self.status.set_backend(message.backend.info)  # with the session, before any await
+        self.status.state = "ready"
         await self.query(LoadingPanel).remove()
         if self._switching is not None:
             self.settings = self.session.settings = self._switching
@@ -226,8 +233,6 @@ class ChatScreen(Screen[None]):
             if previous is not None and previous is not message.backend:
                 previous.close()
             self.notify(f"Switched to {message.backend.info.model}; the chat continues there.", markup=False)
-        self.status.set_backend(message.backend.info)
-        self.status.state = "ready"
         self.refresh_context()
         if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
@@ -367,11 +372,28 @@ class ChatScreen(Screen[None]):
         try:
             self.kb.ground(turn)  # with a knowledge base: its passages go with the question
             for event in backend.stream(turn.messages, turn.params, cancel=turn.cancel):
-                self.post_message(TurnEvent(turn.turn_id, event))
+                if not isinstance(event, TokenDelta):
+                    self.post_message(TurnEvent(turn.turn_id, event))
+                elif turn.inbox.put(event.text):  # one wake-up per batch of tokens
+                    self.post_message(TokensWaiting(turn.turn_id))
         except Exception as exc:  # a backend broke its contract; still end the turn cleanly
             self.post_message(TurnEvent(turn.turn_id, Error(f"backend error: {type(exc).__name__}: {exc}")))
 
+    def on_tokens_waiting(self, message: TokensWaiting) -> None:
+        """Take the turn's waiting text a moment later, so that one take carries several tokens."""
+        self.set_timer(TOKEN_BATCH_S, partial(self._take_text, message.turn_id))
+
+    async def _take_text(self, turn_id: int) -> None:
+        """Show the text the worker has read for ``turn_id`` (before any later event of it)."""
+        taken = self.session.take_text(turn_id)
+        view = self._view
+        if taken is None or not taken[1] or view is None or view.turn is not taken[0]:
+            return
+        await view.view.append(taken[1])
+        self.history.check_warning()
+
     async def on_turn_event(self, message: TurnEvent) -> None:
+        await self._take_text(message.turn_id)  # the text that came before this event first
         event = message.event
         if isinstance(event, Done | Error):
             ended = self.session.finish(message.turn_id, event)
@@ -382,7 +404,7 @@ class ChatScreen(Screen[None]):
         view = self._view
         if turn is None or view is None or view.turn is not turn:
             return  # a superseded turn, or text after Esc: dropped
-        if isinstance(event, TokenDelta):
+        if isinstance(event, TokenDelta):  # only from a backend that did not go through the inbox
             await view.view.append(event.text)
         elif isinstance(event, ThoughtDelta | ToolCall | ToolResult):
             await self.query_one(TracePanel).add_event(event)
@@ -492,6 +514,9 @@ class ChatScreen(Screen[None]):
 
     async def action_stop(self) -> None:
         """Stop the streaming reply now (what was written stays), or leave editing a prompt."""
+        turn = self.session.turn
+        if turn is not None:
+            await self._take_text(turn.turn_id)  # text read before Esc is shown and kept
         if self.session.stop() is None:
             self.branches.cancel_edit()
             return
