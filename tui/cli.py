@@ -17,6 +17,7 @@ from backends.base import BackendConfigError
 from backends.events import GenerationParams
 from backends.options import AgentOptions, BackendOptions, RemoteOptions
 from backends.registry import BACKEND_NAMES, check_backend_name
+from kb.errors import KbError
 from tui import __version__
 from tui.config import (
     ConfigError,
@@ -233,6 +234,28 @@ def build_parser() -> OneLineParser:
         help="run the Python tool even where it cannot be isolated (no bubblewrap / user namespaces): "
         "it can then read your files and reach the network",
     )
+    knowledge = parser.add_argument_group("knowledge base")
+    knowledge.add_argument(
+        "--kb",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="attach a folder of documents (Markdown, text, reST, HTML, PDF); repeatable",
+    )
+    knowledge.add_argument(
+        "--kb-query",
+        default=None,
+        metavar="TEXT",
+        help="index the --kb folders, print the best passages as JSON and exit (--top-k N of them, "
+        "default 5)",
+    )
+    knowledge.add_argument(
+        "--embedding-model",
+        default=None,
+        metavar="PATH_OR_ID",
+        help="sentence-transformers model for search (default: the packaged all-MiniLM-L6-v2; "
+        "BAAI/bge-m3 for Chinese)",
+    )
     return parser
 
 
@@ -306,8 +329,21 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         theme=args.theme,
         clipboard=args.clipboard or "auto",
         keymap=dict(config.keymap) if config else {},
+        kb_folders=kb_folders(args),
+        embedding_model=args.embedding_model,
         auto_approve_from=auto_from_file,
     )
+
+
+def kb_folders(args: argparse.Namespace) -> tuple[Path, ...]:
+    """The ``--kb`` folders, each checked to exist (misuse otherwise)."""
+    folders = []
+    for text in args.kb or ():
+        folder = Path(text).expanduser()
+        if not folder.is_dir():
+            raise UsageError(f"--kb {text} is not a folder")
+        folders.append(folder)
+    return tuple(folders)
 
 
 def check_theme(name: str) -> None:
@@ -348,12 +384,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, config = parse_with_config(argv)
         if args.list or args.export is not None:
             return run_history_command(args)
+        if args.kb_query is not None:
+            return run_kb_query(args)
         store = open_store(Path(args.db).expanduser() if args.db else None)
         if args.resume is not None:
             apply_resume(args, store)
         settings = settings_from_args(args, config)
         check_keymap(settings.keymap, config.path)
-    except (UsageError, ConfigError, BackendConfigError, StoreError, OSError) as exc:
+    except (UsageError, ConfigError, BackendConfigError, StoreError, KbError, OSError) as exc:
         print(f"internlm-tui: error: {one_line(str(exc), limit=1000)}", file=sys.stderr)
         return EXIT_USAGE
     from tui.app import InternLMApp
@@ -389,6 +427,23 @@ def check_keymap(keymap: dict[str, str], path: Path | None) -> None:
             raise ConfigError(
                 f"{where}: [keymap] has no binding {binding_id!r}; known ids: {', '.join(sorted(known))}"
             )
+
+
+def run_kb_query(args: argparse.Namespace) -> int:
+    """``--kb-query``: index the folders, print the hits as JSON; no app, no chat model."""
+    from kb.cli import query
+
+    if not args.kb:
+        raise UsageError("--kb-query needs at least one --kb DIR")
+    if not args.kb_query.strip():
+        raise UsageError("--kb-query needs some text to search for")
+    folders = kb_folders(args)
+    text, warnings = query(folders, args.kb_query, args.top_k or 5, args.embedding_model)
+    for warning in warnings:
+        print(f"internlm-tui: warning: {one_line(warning, limit=1000)}", file=sys.stderr)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+    return 0
 
 
 def run_history_command(args: argparse.Namespace) -> int:

@@ -26,10 +26,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "generation": ("generation",),
     "remote": ("remote backend",),
     "agent": ("agent backend",),
+    "kb": ("knowledge base",),
 }
 """Config section -> the ``--help`` groups whose flags it may set ("" is the top level)."""
 
-COMMAND_ONLY = frozenset({"list", "resume", "export", "format", "output", "config", "help", "version"})
+COMMAND_ONLY = frozenset(
+    {"list", "resume", "export", "format", "output", "config", "help", "version", "kb_query"}
+)
 """Flags that ask for one action now; they make no sense as defaults."""
 
 
@@ -128,6 +131,11 @@ def _convert(action: argparse.Action, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError("must be true or false")
         return value
+    if action.dest == "kb":  # knowledge-base folders: one or a list; --kb flags add to them
+        folders = value if isinstance(value, list) else [value]
+        if not folders or not all(isinstance(item, str) and item.strip() for item in folders):
+            raise ValueError("must be a folder or a list of folders")
+        return list(folders)
     if isinstance(value, list) and action.dest == "tools":
         value = ",".join(str(item) for item in value)
     if action.dest == "base_url":  # one URL or a list of them (several servers)

@@ -26,7 +26,7 @@ GROUP_TITLES = {
     "ConfirmScreen": "Confirm",
     "RenameScreen": "Rename",
     "ModelPicker": "Model list (ctrl+o)",
-    "ServersScreen": "Servers (F5)",
+    "ServersScreen": "Servers (F12)",
     "KeysHelp": "This list",
     "InternLMApp": "Anywhere",
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from backends.base import ChatBackend
 from backends.events import (
@@ -34,6 +34,13 @@ from tui.sanitize import storable
 from tui.settings import AppSettings
 from tui.store.store import ConversationSummary, HistoryStore, RowRef, StoredMessage
 from tui.token_inbox import TokenInbox
+
+if TYPE_CHECKING:
+    from kb.hit import Hit
+    from kb.knowledge import KnowledgeSet
+
+KB_TOP_K = 5
+"""How many passages of the attached knowledge base go into each question."""
 
 SYNC_WAIT_S = 1.0
 """How long a branch action waits for queued history writes before saying history is busy."""
@@ -71,6 +78,8 @@ class Turn:
     cancel: threading.Event = field(default_factory=threading.Event)
     inbox: TokenInbox = field(default_factory=TokenInbox)
     """Reply text the worker has read and the screen has not taken yet (see ``take_text``)."""
+    sources: list[Hit] = field(default_factory=list)
+    """Knowledge-base passages sent with this turn as numbered sources (see ``ground``)."""
 
     @property
     def cancelled(self) -> bool:
@@ -124,6 +133,8 @@ class ChatSession:
         """A prompt was saved before the backend was ready; its reply starts on ``backend_ready``."""
         self.measured: Measured | None = None
         """The server's own token count after the last reply (see ``tui.context_meter``)."""
+        self.knowledge: KnowledgeSet | None = None
+        """Attached knowledge-base folders: each question is grounded in them (see ``ground``)."""
         self._turn_counter = 0
 
     # ----- state -------------------------------------------------------------------------
@@ -196,6 +207,30 @@ class ChatSession:
         )
         self.turn = turn
         return turn
+
+    def ground(self, turn: Turn) -> list[Hit]:
+        """With a knowledge base attached: pick up changed files, find the passages for the turn's
+        question and send them as numbered sources in the system message. The user's text is
+        sent and stored as typed. Runs on the turn's worker thread (indexing and the embedding
+        model must never block the UI); the passages found, or [] (a failure is logged on the
+        turn as ``sources`` left empty: the question is still answered, ungrounded)."""
+        knowledge = self.knowledge
+        if not knowledge or turn.cancelled or self.has_capability("tools"):
+            return []  # an agent does not read system messages: it gets the kb_search tool instead
+        from kb.grounding import with_sources
+
+        question = next((m.content for m in reversed(turn.messages) if m.role == "user"), "")
+        try:
+            knowledge.refresh(turn.cancel)
+            hits = knowledge.search(question, KB_TOP_K)
+        except Exception:  # a vanished folder or a broken index must not stop the chat
+            return []
+        if hits:
+            system = next((m.content for m in turn.messages if m.role == "system"), None)
+            rest = [m for m in turn.messages if m.role != "system"]
+            turn.messages = [ChatMessage("system", with_sources(system, hits)), *rest]
+            turn.sources = hits
+        return hits
 
     def stored_id(self, row: RowRef | None) -> int | None:
         """The id of a stored row (None while its write waits behind another instance's lock)."""

@@ -22,6 +22,10 @@ class AppSettings:
     keymap: dict[str, str] = field(default_factory=dict)
     clipboard: str = "auto"
     """auto | osc52 | file: how copied text reaches the user (see ``tui.clipboard``)."""
+    kb_folders: tuple[Path, ...] = ()
+    """Knowledge-base folders attached at start (``--kb``; see ``kb``)."""
+    embedding_model: str | None = None
+    """The sentence-transformers model for knowledge-base search (None: the packaged default)."""
     auto_approve_from: Path | None = None
     """The config file that sets ``approve = "auto"`` (no ``--approve`` flag): the app asks once
     before honouring it and the agent asks per call until then (see ``tui.approval_policy``)."""

@@ -251,7 +251,7 @@ async def test_servers_screen_draws_hostile_server_text_inert() -> None:
         screen = app.screen
         assert isinstance(screen, ChatScreen)
         await wait_for(pilot, lambda: screen.session.backend is not None)
-        await pilot.press("f5")
+        await pilot.press("f12")
         await wait_for(pilot, lambda: isinstance(app.screen, ServersScreen))
         await wait_for(
             pilot, lambda: "healthy" in str(app.screen.query_one("#servers-note", Static).render())

@@ -1,4 +1,4 @@
-"""The Servers screen (F5 / palette "Servers"): each server's health and latency, ``r`` checks again."""
+"""The Servers screen (F12 / palette "Servers"): each server's health and latency, ``r`` checks again."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ async def test_servers_screen_shows_health_and_checks_again() -> None:
             screen = app.screen
             assert isinstance(screen, ChatScreen)
             await wait_for(pilot, lambda: screen.session.backend is not None)
-            await pilot.press("f5")
+            await pilot.press("f12")
             await wait_for(pilot, lambda: isinstance(app.screen, ServersScreen))
             note = app.screen.query_one("#servers-note", Label)
             await wait_for(pilot, lambda: "2 of 3 healthy" in str(note.render()))
@@ -48,7 +48,7 @@ async def test_servers_screen_shows_health_and_checks_again() -> None:
             await wait_for(pilot, lambda: app.screen is screen)
 
             other.close()  # it dies: r shows it
-            await pilot.press("f5")
+            await pilot.press("f12")
             await wait_for(pilot, lambda: isinstance(app.screen, ServersScreen))
             note = app.screen.query_one("#servers-note", Label)
             await wait_for(pilot, lambda: "1 of 3 healthy" in str(note.render()))
@@ -65,7 +65,7 @@ async def test_servers_key_does_nothing_without_servers() -> None:
         assert isinstance(screen, ChatScreen)
         await wait_for(pilot, lambda: screen.session.backend is not None)
         assert screen.check_action("servers", ()) is False
-        await pilot.press("f5")
+        await pilot.press("f12")
         await pilot.pause()
         assert app.screen is screen
         screen.action_servers()  # from the palette: says why, opens nothing

@@ -48,3 +48,6 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     hub = figures["hub"]
     assert hub["download"]["ours_mb_per_s"] > 0 and hub["download"]["time_ratio_ours_to_plain"] > 0
     assert hub["failover"]["turn_moved_off_a_dead_server_ms"] > 0
+    kb = figures["kb"]
+    assert kb["scale"]["pickup_found"] and kb["scale"]["pickup_changed_files"] == 1
+    assert kb["recall_at_5"]["bm25"]["zh"] > 0.5

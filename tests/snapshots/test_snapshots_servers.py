@@ -1,4 +1,4 @@
-"""Snapshot of the Servers screen (F5) at 80x24: healthy, dead and unchecked servers, 16 colours too."""
+"""Snapshot of the Servers screen (F12) at 80x24: healthy, dead and unchecked servers, 16 colours too."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def served_app(theme: str | None = None) -> InternLMApp:
 def test_servers_screen_80x24(snap_compare: Any, theme: str | None) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await ready_screen(pilot)
-        await pilot.press("f5")
+        await pilot.press("f12")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ServersScreen))
         note = pilot.app.screen.query_one("#servers-note")
         await wait_for(pilot, lambda: "healthy" in str(note.render()))

@@ -39,7 +39,17 @@ from tui.chat_settings import ChatSettings
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
-from tui.messages import BackendFailed, BackendReady, LoadProgress, TokensWaiting, TurnEvent
+from tui.kb_controller import KbController
+from tui.messages import (
+    BackendFailed,
+    BackendReady,
+    KbIndexed,
+    KbProgress,
+    LoadProgress,
+    SourcesFound,
+    TokensWaiting,
+    TurnEvent,
+)
 from tui.model_spec import describe
 from tui.screens.approval import ApprovalScreen
 from tui.screens.auto_approve import AutoApproveConfirm
@@ -54,6 +64,7 @@ from tui.store.store import HistoryStore
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.chat_pane import ChatPane
 from tui.widgets.history_sidebar import OVERLAY_WIDTH, HistorySidebar
+from tui.widgets.kb_progress import KbProgressBar
 from tui.widgets.loading_panel import LoadingPanel
 from tui.widgets.model_picker import ModelPicker, SwitchesModels
 from tui.widgets.prompt_input import PromptInput
@@ -105,7 +116,9 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
         Binding("f6", "switch_model", "Switch model", show=False, priority=True, id="chat.switch_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
-        Binding("f5", "servers", "Servers", show=False, id="chat.servers"),
+        Binding("f12", "servers", "Servers", show=False, id="chat.servers"),
+        Binding("f10", "knowledge_base", "Knowledge base", show=False, id="chat.knowledge_base"),
+        Binding("f11", "kb_sources", "Sources", show=False, id="chat.kb_sources"),
     ]
 
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
@@ -124,6 +137,7 @@ class ChatScreen(Screen[None]):
         """The one owner of the current chat; this screen only renders it."""
         self.history = HistoryController(self, self.session)
         self.branches = BranchController(self, self.session)
+        self.kb = KbController(self, self.session)
         self._backend_factory = backend_factory
         self._factory_for = factory_for
         """Makes the factory of another backend (switching model mid-chat); None: no switching."""
@@ -139,6 +153,7 @@ class ChatScreen(Screen[None]):
                 yield ChatPane(id="chat")
                 yield PromptInput(id="prompt")
             yield TracePanel(id="trace")
+        yield KbProgressBar(id="kb-progress")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -150,6 +165,7 @@ class ChatScreen(Screen[None]):
         self.status.state = "loading…"
         self.query_one(PromptInput).focus()
         await self.history.start()
+        self.kb.start()
         self._load_backend()
 
     def shutdown(self) -> None:
@@ -158,6 +174,7 @@ class ChatScreen(Screen[None]):
         view, self._view = self._view, None
         if view is not None and view.worker is not None:
             view.worker.cancel()
+        self.kb.shutdown()
         self.session.close()
 
     def on_unmount(self) -> None:
@@ -361,6 +378,7 @@ class ChatScreen(Screen[None]):
     def _stream_turn(self, backend: ChatBackend, turn: Turn) -> None:
         """Worker thread: iterate the backend and post every event (never touches widgets)."""
         try:
+            self.kb.ground(turn)  # with a knowledge base: its passages go with the question
             for event in backend.stream(turn.messages, turn.params, cancel=turn.cancel):
                 if not isinstance(event, TokenDelta):
                     self.post_message(TurnEvent(turn.turn_id, event))
@@ -402,6 +420,15 @@ class ChatScreen(Screen[None]):
             await self.query_one(TracePanel).add_event(event)
             self._ask_approval(turn, event)
         self.history.check_warning()
+
+    def on_kb_progress(self, message: KbProgress) -> None:
+        self.kb.on_progress(message)
+
+    def on_kb_indexed(self, message: KbIndexed) -> None:
+        self.kb.on_indexed(message)
+
+    async def on_sources_found(self, message: SourcesFound) -> None:
+        await self.kb.on_sources_found(message)
 
     def _ask_approval(self, turn: Turn, request: ApprovalRequest) -> None:
         """Show the approval prompt; the backend's worker waits for the answer.
@@ -476,6 +503,8 @@ class ChatScreen(Screen[None]):
             self.status.state = "ready"
         label = self.branches.reply_label(view.view, ended.turn.model)
         note = " · ".join(part for part in (label, note) if part)
+        if sources := self.kb.footer(ended.turn):
+            note = f"{note}\n{sources}" if note else sources
         if not view.view.finished:
             await view.view.finish(note)
         else:
@@ -552,6 +581,14 @@ class ChatScreen(Screen[None]):
     def action_toggle_trace(self) -> None:
         """Show or hide the tool-call trace panel."""
         self.query_one(TracePanel).toggle_class("visible")
+
+    def action_knowledge_base(self) -> None:
+        """Attached folders and their status: add, remove, re-index."""
+        self.kb.open_manager()
+
+    def action_kb_sources(self) -> None:
+        """The passages the last grounded reply was given, with file and lines."""
+        self.kb.open_sources()
 
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.console import Console, Group, RenderableType
@@ -19,6 +20,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from backends.events import ApprovalRequest, Error, ThoughtDelta, ToolCall, ToolResult
+from kb.grounding import label
+from kb.hit import Hit
 from tui.sanitize import sanitize
 
 TraceEvent = ThoughtDelta | ToolCall | ToolResult | ApprovalRequest | Error
@@ -63,6 +66,8 @@ class TraceStep(Static):
             return Text(f"{mark} {self.number} thought{took}", style="bold")
         if d.kind == "note":
             return Text(f"{mark} {self.number} stopped", style="bold red")
+        if d.kind == "sources":
+            return Text(f"{mark} {self.number} {d.name}", style="bold")
         state = "running" if d.ok is None else ("ok" if d.ok else "failed")
         parts = [f"{mark} {self.number} {sanitize(d.name)}", state]
         if d.approval:
@@ -73,7 +78,7 @@ class TraceStep(Static):
 
     def body(self) -> list[RenderableType]:
         d = self.data
-        if d.kind in ("thought", "note"):
+        if d.kind in ("thought", "note", "sources"):
             return [Text(sanitize(d.text.strip()))]
         parts: list[RenderableType] = [
             Syntax(sanitize(d.text), "python", word_wrap=True, background_color="default")
@@ -168,6 +173,20 @@ class TracePanel(VerticalScroll, can_focus=True):
             step.update_view()
         elif isinstance(event, Error):
             await self._add(StepData("note", event.message))
+
+    async def add_sources(self, hits: Sequence[Hit]) -> None:
+        """Show the knowledge-base passages sent with a question: file, lines, scores, a preview."""
+        lines = []
+        for number, hit in enumerate(hits, start=1):
+            ranks = " ".join(
+                f"{name} #{rank}"
+                for name, rank in (("bm25", hit.bm25_rank), ("dense", hit.dense_rank))
+                if rank
+            )
+            preview = " ".join(hit.text.split())[:80]
+            lines.append(f"[{number}] {label(hit)}  {hit.score:.4f}  {ranks}\n    {preview}")
+        step = await self._add(StepData("sources", "\n".join(lines), f"kb search  {len(hits)} passages"))
+        step.add_class("closed")
 
     def set_approval(self, call_id: str, state: str) -> None:
         """Show whether the user approved a tool call."""
