@@ -32,8 +32,15 @@ from backends.events import (
     TokenDelta,
     Usage,
 )
+from backends.images import prepare_image
 from backends.options import BackendOptions, RemoteOptions
-from backends.remote.errors import describe_status, is_retryable_status, scrub, server_message
+from backends.remote.errors import (
+    describe_image_refusal,
+    describe_status,
+    is_retryable_status,
+    scrub,
+    server_message,
+)
 from backends.remote.http import HangUp, display_url, make_client, retry_after_s, unreachable_message
 
 _POLL_S = 0.05
@@ -110,7 +117,7 @@ class RemoteBackend:
             name="remote",
             model=model,
             device=display_url(options.base_url),
-            capabilities=frozenset({"stream", "cancel", "models", "complete"}),
+            capabilities=frozenset({"stream", "cancel", "models", "complete", "images"}),
             context_window=self._windows.get(model),
         )
 
@@ -201,8 +208,21 @@ class RemoteBackend:
     def request_body(self, messages: Sequence[ChatMessage], params: GenerationParams) -> dict[str, Any]:
         """The JSON of a streaming chat completion with our generation parameters."""
         body = self._common_body(params)
-        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        body["messages"] = [self._message_json(m) for m in messages]
         return body
+
+    def _message_json(self, message: ChatMessage) -> dict[str, Any]:
+        """One message; a user message with images becomes OpenAI content parts (text, then each
+        image as a ``data:`` URL, scaled to ``image_max_side``). Files that are not images are
+        the agent's business (its tools receive them), never sent to the model."""
+        images = [a for a in message.attachments if a.is_image]
+        if message.role != "user" or not images:
+            return {"role": message.role, "content": message.content}
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+        for image in images:
+            url = prepare_image(image, self._options.image_max_side).data_url()
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        return {"role": "user", "content": parts}
 
     def stream(
         self,
@@ -212,7 +232,13 @@ class RemoteBackend:
         cancel: threading.Event,
     ) -> Iterator[BackendEvent]:
         """Stream one reply; every failure becomes one ``Error`` event with a one-line message."""
-        yield from self._stream_path("chat/completions", self.request_body(messages, params), cancel)
+        try:
+            body = self.request_body(messages, params)
+        except ValueError as exc:  # an attached image Pillow cannot read (checked when attached)
+            yield Error(f"could not send an image: {exc}")
+            return
+        with_images = any(a.is_image for m in messages for a in m.attachments)
+        yield from self._stream_path("chat/completions", body, cancel, with_images=with_images)
 
     def complete(
         self,
@@ -233,7 +259,7 @@ class RemoteBackend:
 
     # ----- streaming -------------------------------------------------------------------------
     def _stream_path(
-        self, path: str, body: dict[str, Any], cancel: threading.Event
+        self, path: str, body: dict[str, Any], cancel: threading.Event, *, with_images: bool = False
     ) -> Iterator[BackendEvent]:
         started = time.monotonic()
         deadline = started + self._options.deadline_s
@@ -243,7 +269,7 @@ class RemoteBackend:
                 yield Done("cancelled")
                 return
             try:
-                yield from self._one_attempt(path, body, cancel, started, deadline)
+                yield from self._one_attempt(path, body, cancel, started, deadline, with_images)
                 return
             except _Retry as retry:
                 attempt += 1
@@ -295,7 +321,13 @@ class RemoteBackend:
         return stop_reader
 
     def _one_attempt(
-        self, path: str, body: dict[str, Any], cancel: threading.Event, started: float, deadline: float
+        self,
+        path: str,
+        body: dict[str, Any],
+        cancel: threading.Event,
+        started: float,
+        deadline: float,
+        with_images: bool = False,
     ) -> Iterator[BackendEvent]:
         chunks: queue.Queue[_Chunk] = queue.Queue()
         hang_up = HangUp()
@@ -328,15 +360,23 @@ class RemoteBackend:
                 except queue.Empty:
                     continue
                 last_chunk_at = time.monotonic()
-                outcome = yield from self._handle_chunk(chunk, seen)
+                outcome = yield from self._handle_chunk(chunk, seen, with_images)
                 if outcome:
                     return
         finally:
             stop_reader.set()
             hang_up.now()
 
-    def _handle_chunk(self, chunk: _Chunk, seen: _Progress) -> Generator[BackendEvent, None, bool]:
+    def _handle_chunk(
+        self, chunk: _Chunk, seen: _Progress, with_images: bool = False
+    ) -> Generator[BackendEvent, None, bool]:
         """Yield what one chunk means; return True when the attempt is over."""
+        refusal = (
+            describe_image_refusal(chunk.status, chunk.body, self._sent_secret()) if with_images else None
+        )
+        if refusal is not None:
+            yield Error(refusal)
+            return True
         if chunk.status is not None:
             message = describe_status(
                 chunk.status,
@@ -399,6 +439,9 @@ class RemoteBackend:
             if choice.get("finish_reason"):
                 seen.finish_reason = str(choice["finish_reason"])
         return False
+
+    def _sent_secret(self) -> str:
+        return _sent_key(self._client)
 
     def _done(self, seen: _Progress) -> Done:
         reason: DoneReason = "length" if seen.finish_reason == "length" else "stop"
