@@ -26,6 +26,8 @@ GROUP_TITLES = {
     "ConfirmScreen": "Confirm",
     "RenameScreen": "Rename",
     "ModelPicker": "Model list (ctrl+o)",
+    "AttachmentList": "Attached files (above the prompt; tab to it)",
+    "AttachPicker": "Attach a file (F5)",
     "KeysHelp": "This list",
     "InternLMApp": "Anywhere",
 }

@@ -1,0 +1,170 @@
+"""Attaching images by keyboard: the picker, the list above the prompt, --attach, bad files
+(one line each, nothing else changes), and a backend that cannot see images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from backends.base import ChatBackend, ProgressCallback
+from backends.events import Attachment
+from backends.scripted import ScriptedBackend
+from testkit import images
+from testkit.app import ready_screen, scripted_app, settle, wait_for
+from tui.app import InternLMApp
+from tui.attachments import load_attachment
+from tui.screens.attach_picker import AttachPicker
+from tui.screens.chat import ChatScreen
+from tui.settings import AppSettings
+from tui.widgets.attachment_list import AttachmentList
+from tui.widgets.attachment_view import AttachmentView
+from tui.widgets.prompt_input import PromptInput
+from tui.widgets.user_message import UserMessage
+
+
+def folder_with_images(tmp_path: Path) -> Path:
+    images.write(tmp_path / "cat.png", images.png(64, 48))
+    images.write(tmp_path / "dog.jpg", images.jpeg(40, 30))
+    images.write(tmp_path / "notes.txt", b"not listed")
+    (tmp_path / "sub").mkdir()
+    images.write(tmp_path / "sub" / "deep.png", images.png(10, 10, seed=3))
+    return tmp_path
+
+
+def notes(app: InternLMApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def pick(pilot: Pilot[None], typed: str) -> AttachPicker:
+    await pilot.press("f5")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AttachPicker))
+    picker = pilot.app.screen
+    assert isinstance(picker, AttachPicker)
+    path = picker.query_one(Input)
+    path.value = ""
+    await pilot.press(*typed)
+    return picker
+
+
+async def test_pick_an_image_see_it_listed_and_send_it(tmp_path: Path) -> None:
+    folder = folder_with_images(tmp_path)
+    app, backend = scripted_app()
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        picker = await pick(pilot, f"{folder}/")
+        listed = [e.name for e in picker._shown]
+        assert listed == ["sub", "cat.png", "dog.jpg"]  # folders first; only images
+        await pilot.press("c", "enter")  # type-ahead: "c" then Enter takes cat.png
+        await wait_for(pilot, lambda: len(screen.session.files) == 1)
+        shown = screen.query_one(AttachmentList)
+        assert shown.display and "cat.png" in str(shown.get_option_at_index(0).prompt)
+        assert screen.query_one(PromptInput).has_focus
+        await pilot.press(*"what is it", "enter")
+        await wait_for(pilot, lambda: bool(backend.seen) and not screen.busy)
+        sent = backend.seen[-1][-1]
+        assert sent.content == "what is it"
+        assert sent.attachments == (Attachment("cat.png", "image/png", (folder / "cat.png").read_bytes()),)
+        await wait_for(pilot, lambda: bool(screen.query(AttachmentView)))
+        assert not shown.display and len(screen.session.files) == 0
+        view = screen.query_one(AttachmentView)
+        assert "cat.png · " in str(view.query_one(".attachment-caption").render())
+        children = list(screen.chat_pane.children)
+        assert isinstance(children[children.index(view) - 1], UserMessage)
+
+
+async def test_folders_open_from_the_list(tmp_path: Path) -> None:
+    folder = folder_with_images(tmp_path)
+    app, _ = scripted_app()
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        picker = await pick(pilot, f"{folder}/")
+        await pilot.press("down", "enter")  # into the list; "sub" is first
+        await wait_for(pilot, lambda: picker.query_one(Input).value == f"{folder}/sub/")
+        assert [e.name for e in picker._shown] == ["deep.png"]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(screen.session.files) == 1)
+        assert screen.session.files.attachments[0].name == "deep.png"
+
+
+async def test_bad_files_are_one_line_and_change_nothing(tmp_path: Path) -> None:
+    good = images.write(tmp_path / "ok.png", images.png())
+    bad = {
+        "empty.png": b"",
+        "text.png": b"hello",
+        "cut.png": images.truncated_png(),
+        "bomb.png": images.bomb_png(),
+        "\x1b[31mred\x1b[0m.png": b"not an image",
+    }
+    for name, data in bad.items():
+        images.write(tmp_path / name, data)
+    app, _ = scripted_app()
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        screen.session.files.add(load_attachment(good))
+        screen.attach.refresh()
+        await pilot.press(*"keep this")
+        for name in [*bad, "missing.png"]:
+            before = len(notes(app))
+            await screen.attach.attach(str(tmp_path / name))
+            await settle(pilot)
+            added = notes(app)[before:]
+            assert len(added) == 1 and "\n" not in added[0], added
+            assert "\x1b" not in added[0]
+        assert [a.name for a in screen.session.files.attachments] == ["ok.png"]
+        assert screen.query_one(PromptInput).text == "keep this"
+        assert screen.session.conversation.messages == []
+
+
+async def test_remove_attachments_by_keyboard(tmp_path: Path) -> None:
+    folder = folder_with_images(tmp_path)
+    app, backend = scripted_app()
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        for name in ("cat.png", "dog.jpg"):
+            await screen.attach.attach(str(folder / name))
+        shown = screen.query_one(AttachmentList)
+        assert shown.option_count == 2
+        shown.focus()
+        await pilot.press("down", "delete")
+        await wait_for(pilot, lambda: len(screen.session.files) == 1)
+        assert screen.session.files.attachments[0].name == "cat.png"
+        await pilot.press("backspace")
+        await wait_for(pilot, lambda: len(screen.session.files) == 0)
+        assert not shown.display and screen.query_one(PromptInput).has_focus
+        await pilot.press(*"plain", "enter")
+        await wait_for(pilot, lambda: bool(backend.seen) and not screen.busy)
+        assert backend.seen[-1][-1].attachments == ()
+
+
+async def test_attach_flag_goes_with_the_first_prompt(tmp_path: Path) -> None:
+    loaded = load_attachment(images.write(tmp_path / "flag.png", images.png()))
+    app, backend = scripted_app(settings=AppSettings(attach=(loaded,)))
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        assert screen.query_one(AttachmentList).display
+        await pilot.press(*"first", "enter")
+        await wait_for(pilot, lambda: len(backend.seen) == 1 and not screen.busy)
+        await pilot.press(*"second", "enter")
+        await wait_for(pilot, lambda: len(backend.seen) == 2 and not screen.busy)
+        assert backend.seen[0][-1].attachments == (loaded.attachment,)
+        assert backend.seen[1][-1].attachments == ()
+        assert backend.seen[1][0].attachments == (loaded.attachment,)  # the history keeps it
+
+
+async def test_a_text_only_model_says_so_and_keeps_prompt_and_files(tmp_path: Path) -> None:
+    backend = ScriptedBackend(capabilities=frozenset({"stream"}))
+
+    def factory(progress: ProgressCallback) -> ChatBackend:
+        return backend
+
+    loaded = load_attachment(images.write(tmp_path / "a.png", images.png()))
+    app = InternLMApp(AppSettings(attach=(loaded,)), backend_factory=factory)
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        await pilot.press(*"look", "enter")
+        await wait_for(pilot, lambda: any("text-only" in n for n in notes(app)))
+        assert screen.query_one(PromptInput).text == "look"
+        assert len(screen.session.files) == 1 and backend.seen == []
+        assert isinstance(screen, ChatScreen) and not screen.query(UserMessage)
