@@ -106,3 +106,28 @@ def test_a_text_only_backend_refuses_before_anything_is_saved(tmp_path: Path) ->
     store.flush()
     assert store.list_conversations() == []
     store.close()
+
+
+def test_json_export_carries_images_as_data_urls_and_markdown_names_them(tmp_path: Path) -> None:
+    import base64
+    import json
+
+    from tui.store.export import export
+
+    store = open_store(tmp_path / "h.sqlite3")
+    image = Attachment("cat.png", "image/png", images.png())
+    chat = store.create_conversation("t")
+    prompt = store.add_message(chat, "user", "what is it?")
+    store.add_message(chat, "assistant", "a cat")
+    assert prompt is not None
+    store.submit_attachments(prompt, (image,)).result()
+    data = json.loads(export(store, chat, "json"))
+    user = data["messages"][0]
+    assert user["content"][0] == {"type": "text", "text": "what is it?"}
+    url = user["content"][1]["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,") and base64.b64decode(url.split(",", 1)[1]) == image.data
+    assert user["x_attachments"][0]["sha256"] == image.sha256
+    assert data["tree"][0]["x_attachments"][0]["name"] == "cat.png"
+    markdown = export(store, chat, "md")
+    assert "what is it?" in markdown and "*Attached: cat.png (image/png," in markdown
+    store.close()
