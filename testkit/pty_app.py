@@ -26,7 +26,18 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 class PtyApp:
     """One process on its own pty of ``columns`` x ``rows``; ``close`` ends it."""
 
-    def __init__(self, argv: list[str], *, columns: int, rows: int, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        columns: int,
+        rows: int,
+        env: dict[str, str],
+        answers: dict[bytes, bytes] | None = None,
+    ) -> None:
+        self.answers = answers or {}
+        """A fake terminal's replies: when the app writes a key, the value is typed back at once
+        (from the reader thread, so within the 0.1 s a terminal query waits)."""
         self.started = time.perf_counter()
         pid, fd = pty.fork()
         if pid == 0:  # the child: becomes the app, with the pty as its controlling terminal
@@ -64,6 +75,9 @@ class PtyApp:
                     self._lock.notify_all()
                     return
                 self._chunks.append((time.perf_counter(), data))
+                for query, reply in self.answers.items():
+                    if query in data:
+                        os.write(self.fd, reply)
                 self._buffer += data
                 self._total += len(data)
                 self._lock.notify_all()

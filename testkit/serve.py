@@ -73,14 +73,36 @@ def transformers_server(
     embedded_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServedModel]:
     """Start the server, wait for /health, yield where it is, stop it by pid."""
+    yield from serve(embedded_model_dir, MODEL_ID, tmp_path_factory)
+
+
+VISION_MODEL_ID = "local/tiny-llava"
+
+
+@pytest.fixture(scope="session")
+def tiny_vision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random LLaVA of ``testkit.vision``, written once per session."""
+    from testkit.vision import write_tiny_llava
+
+    return write_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+
+
+@pytest.fixture(scope="session")
+def vision_server(tiny_vision_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
+    """``transformers serve`` on the tiny vision model (it takes ``image_url`` content parts)."""
+    yield from serve(tiny_vision_dir, VISION_MODEL_ID, tmp_path_factory)
+
+
+def serve(model_dir: Path, model_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
+    """Run ``transformers serve`` on ``model_dir`` as ``model_id`` until the generator is closed."""
     port = free_port()
-    hub = fake_hub_cache(tmp_path_factory.mktemp("hf-hub"), embedded_model_dir)
+    hub = fake_hub_cache(tmp_path_factory.mktemp("hf-hub"), model_dir, model_id)
     env = dict(os.environ, HF_HUB_CACHE=str(hub), HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost")
     cli = Path(sys.executable).with_name("transformers")
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(cli), "serve", MODEL_ID, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+            [str(cli), "serve", model_id, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -89,7 +111,7 @@ def transformers_server(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(process, base)
-        yield ServedModel(f"{base}/v1", MODEL_ID, process.pid, log_path)
+        yield ServedModel(f"{base}/v1", model_id, process.pid, log_path)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

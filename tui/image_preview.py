@@ -53,7 +53,8 @@ def detect(enabled: bool) -> Mode:
     if os.environ.get("TERM", "") in ("dumb", "linux", ""):
         set_mode("text")  # the Linux console has 16 colours and no graphics
         return _mode
-    try:
+    try:  # importing the widgets asks the terminal for Sixel, Kitty graphics and its cell size
+        import textual_image.widget  # noqa: F401
         from textual_image import renderable
         from textual_image.renderable.sixel import Image as SixelImage
         from textual_image.renderable.tgp import Image as TGPImage

@@ -20,7 +20,6 @@ import time
 from typing import Any, Literal
 
 from backends.events import Attachment
-
 from tui.store.store import HistoryStore, StoredMessage, StoreError
 
 ExportFormat = Literal["md", "json"]
