@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Literal
 
 Mode = Literal["kitty", "sixel", "halfcell", "text"]
@@ -64,3 +65,22 @@ def detect(enabled: bool) -> Mode:
     found = renderable.Image
     set_mode("sixel" if found is SixelImage else "kitty" if found is TGPImage else "halfcell")
     return _mode
+
+
+def route_graphics(write: Callable[[str], None]) -> None:
+    """Send Kitty graphics data through ``write`` (the app's terminal writer) instead of
+    textual-image's direct writes to ``sys.__stdout__``.
+
+    Why: Textual's frames go out on our writer thread (``tui.terminal_writer``); a direct write
+    from the render path could land in the middle of a frame being written and break both
+    escape sequences, and would block if the terminal stalls. Through the writer, an image's data
+    is queued just before the frame that places it, in order, and dropped once the terminal is
+    gone. (Sixel data is part of the frame already; half-blocks are plain cells.)
+    """
+    from textual_image.renderable import tgp
+
+    def send(*, payload: str | None = None, **keys: int | str | None) -> None:
+        fields = ",".join(f"{key}={value}" for key, value in keys.items() if value is not None)
+        write(f"\x1b_G{fields}{';' + payload if payload else ''}\x1b\\")
+
+    tgp._send_tgp_message = send

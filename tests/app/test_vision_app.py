@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
+from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from backends.base import ChatBackend, ProgressCallback
 from backends.events import Attachment
 from backends.scripted import ScriptedBackend
 from testkit import images
 from testkit.app import ready_screen, scripted_app, settle, wait_for
+from testkit.hostile_text import raw_controls
 from tui.app import InternLMApp
 from tui.attachments import load_attachment
 from tui.screens.attach_picker import AttachPicker
@@ -168,3 +171,69 @@ async def test_a_text_only_model_says_so_and_keeps_prompt_and_files(tmp_path: Pa
         assert screen.query_one(PromptInput).text == "look"
         assert len(screen.session.files) == 1 and backend.seen == []
         assert isinstance(screen, ChatScreen) and not screen.query(UserMessage)
+
+
+HOSTILE_NAME = "\x1b]0;PWNED-TITLE\x07[red]PWNED-MARKUP\x9b31m\u202e.png"
+"""A file name with an OSC title sequence, Rich markup, a C1 control and a bidi override."""
+
+
+def drawn_lines(app: InternLMApp) -> tuple[list[str], list[str]]:
+    """Every line every widget of every screen would draw, and the problems found in them."""
+    lines: list[str] = []
+    problems: list[str] = []
+    for screen in app.screen_stack:
+        for widget in screen.walk_children(with_self=True):
+            width, height = widget.size
+            if not width or not height:
+                continue
+            for strip in widget.render_lines(Region(0, 0, width, height)):
+                line = "".join(segment.text for segment in strip)
+                lines.append(line)
+                if raw_controls(line):
+                    problems.append(f"{type(widget).__name__} draws raw {raw_controls(line)!r}")
+                if "PWNED-MARKUP" in line and "[red]PWNED-MARKUP" not in line:
+                    problems.append(f"{type(widget).__name__} applied markup: {line!r}")
+    return lines, problems
+
+
+async def test_hostile_file_names_are_drawn_inert_everywhere(tmp_path: Path) -> None:
+    images.write(tmp_path / HOSTILE_NAME, images.png())
+    app, backend = scripted_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await ready_screen(pilot)
+        picker = await pick(pilot, f"{tmp_path}/")
+        await settle(pilot)
+        listed = picker.query_one("#attach-files", OptionList).get_option_at_index(0).prompt
+        assert isinstance(listed, Text) and not raw_controls(listed.plain) and not listed.spans
+        assert listed.plain.startswith("␛]0;PWNED-TITLE␇[red]PWNED-MARKUP")  # the picker list
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: len(screen.session.files) == 1)
+        await pilot.press(*"look", "enter")
+        await wait_for(pilot, lambda: bool(backend.seen) and not screen.busy)
+        await wait_for(pilot, lambda: bool(screen.query(AttachmentView)))
+        await settle(pilot)
+        lines, problems = drawn_lines(app)
+        assert problems == [] and any("␛]0;PWNED-TITLE" in line for line in lines)  # the placeholder
+        assert backend.seen[-1][-1].attachments[0].name == HOSTILE_NAME  # kept raw, only drawn safe
+
+
+async def test_a_reopened_chat_shows_its_images_and_sends_them_again(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    picture = load_attachment(images.write(tmp_path / "cat.png", images.png()))
+    first, _ = scripted_app(settings=AppSettings(db_path=db, attach=(picture,)))
+    async with first.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        await pilot.press(*"what is it", "enter")
+        await wait_for(pilot, lambda: len(screen.session.conversation.messages) == 2 and not screen.busy)
+        chat_id = screen.session.conversation_id
+    assert chat_id is not None
+    again, backend = scripted_app(settings=AppSettings(db_path=db))
+    async with again.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        await screen.history.open(chat_id)
+        await wait_for(pilot, lambda: bool(screen.query(AttachmentView)))
+        assert "cat.png" in str(screen.query_one(".attachment-caption").render())
+        await pilot.press(*"and now?", "enter")
+        await wait_for(pilot, lambda: bool(backend.seen) and not screen.busy)
+        assert backend.seen[-1][0].attachments == (picture.attachment,)
+        assert backend.seen[-1][-1].attachments == ()
