@@ -2,8 +2,9 @@
 
 An image within ``max_side`` pixels on its longest side is sent byte for byte as the user
 attached it. A larger one is scaled down with Pillow (Lanczos, aspect kept) and re-encoded: PNG
-when the original is PNG or has transparency (lossless), else JPEG at quality 90; animated GIF
-and WebP send their first frame. Vision models resize to a few hundred pixels per tile anyway,
+when it has transparency, else JPEG at quality 90 (a scaled PNG photo or screenshot re-encoded as
+PNG was seen to grow to three times the original's bytes); animated GIF and WebP send their
+first frame. Vision models resize to a few hundred pixels per tile anyway,
 so this mostly saves upload time and keeps requests under a server's body limit.
 """
 
@@ -49,7 +50,7 @@ def prepare_image(attachment: Attachment, max_side: int | None = DEFAULT_MAX_SID
         raise ValueError(f"{attachment.name}: not a readable image ({type(exc).__name__})") from None
     frame.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    if frame.mode == "RGBA" or attachment.mime == "image/png":
+    if frame.mode == "RGBA":
         frame.save(out, format="PNG", optimize=False)
         return Prepared("image/png", out.getvalue(), scaled=True)
     frame.save(out, format="JPEG", quality=90)

@@ -77,8 +77,16 @@ def test_large_images_are_scaled_to_the_longest_side() -> None:
         ask(server.base_url, big, image_max_side=256)
         sent = sent_images(server.posts[-1].body)[0]
     with Image.open(io.BytesIO(sent)) as image:
-        assert image.size == (256, 85) and image.format == "PNG"
+        assert image.size == (256, 85) and image.format == "JPEG"  # opaque: JPEG, far smaller
     assert sent == prepare_image(big, 256).data  # what the docs promise is what is sent
+
+
+def test_transparency_survives_scaling_as_png() -> None:
+    out = io.BytesIO()
+    Image.new("RGBA", (600, 200), (255, 0, 0, 128)).save(out, format="PNG")
+    prepared = prepare_image(Attachment("t.png", "image/png", out.getvalue()), 300)
+    with Image.open(io.BytesIO(prepared.data)) as image:
+        assert prepared.mime == "image/png" and image.mode == "RGBA" and image.size == (300, 100)
 
 
 def test_a_photo_is_scaled_as_jpeg_and_zero_turns_scaling_off() -> None:

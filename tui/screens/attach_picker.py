@@ -108,7 +108,7 @@ class AttachPicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         what = "a file" if self.any_file else "an image (PNG, JPEG, WebP, GIF, BMP)"
         with Vertical(id="dialog", classes="attach-dialog"):
-            yield Label(f"Attach {what} — Enter opens or attaches · → completes · ↓ list · Esc cancels")
+            yield Label(f"Attach {what}\nEnter opens or attaches · → completes · ↓ list · Esc cancels")
             yield Input(
                 value=self._start,
                 placeholder="path, e.g. ~/Pictures/cat.png",
