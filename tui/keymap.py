@@ -26,7 +26,7 @@ GROUP_TITLES = {
     "ConfirmScreen": "Confirm",
     "RenameScreen": "Rename",
     "ModelPicker": "Model list (ctrl+o)",
-    "AttachmentList": "Attached files (above the prompt; tab to it)",
+    "AttachmentList": "Attached files (Tab to them)",
     "AttachPicker": "Attach a file (F5)",
     "KeysHelp": "This list",
     "InternLMApp": "Anywhere",

@@ -15,7 +15,8 @@ class AttachmentList(OptionList):
     """Hidden while nothing is attached; Delete or Backspace takes the highlighted file off."""
 
     BINDINGS = [
-        Binding("delete,backspace,d", "remove", "Remove file", id="attachments.remove"),
+        Binding("delete", "remove", "Remove file", id="attachments.remove"),
+        Binding("backspace", "remove", show=False, id="attachments.remove_back"),
         Binding("escape", "leave", "Back to prompt", show=False, id="attachments.leave"),
     ]
 
