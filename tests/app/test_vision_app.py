@@ -237,3 +237,25 @@ async def test_a_reopened_chat_shows_its_images_and_sends_them_again(tmp_path: P
         await wait_for(pilot, lambda: bool(backend.seen) and not screen.busy)
         assert backend.seen[-1][0].attachments == (picture.attachment,)
         assert backend.seen[-1][-1].attachments == ()
+
+
+async def test_half_blocks_draw_a_picture_and_text_mode_does_not(tmp_path: Path) -> None:
+    from textual_image.widget import HalfcellImage
+
+    from tui import image_preview
+
+    loaded = load_attachment(images.write(tmp_path / "p.png", images.png(40, 20)))
+    for mode, pictures in (("halfcell", 1), ("text", 0)):
+        image_preview.set_mode(mode)  # type: ignore[arg-type]
+        try:
+            app, _ = scripted_app(settings=AppSettings(attach=(loaded,)))
+            async with app.run_test(size=(110, 34)) as pilot:
+                screen = await ready_screen(pilot)
+                await pilot.press(*"see", "enter")
+                await wait_for(pilot, lambda: bool(screen.query(AttachmentView)) and not screen.busy)
+                await settle(pilot)
+                assert len(screen.query(HalfcellImage)) == pictures
+                if pictures:
+                    assert screen.query_one(HalfcellImage).size.height == 10
+        finally:
+            image_preview.set_mode("text")

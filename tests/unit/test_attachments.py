@@ -102,3 +102,31 @@ def test_pending_files_refuse_duplicates_and_say_what_a_backend_cannot_take(tmp_
     )
     assert refusal((other,), BackendInfo("agent", "m", capabilities=frozenset({"tools"}))) is None
     assert files.remove(0) is image and files.remove(0) is None and len(files) == 0
+
+
+def test_no_read_permission_is_one_line_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = images.write(tmp_path / "locked.png", images.png())
+    real_open = os.open
+
+    def refusing_open(path: object, flags: int, *args: object) -> int:
+        if str(path) == str(target):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    assert "no read permission" in one_line_error(target)
+
+
+def test_a_link_to_a_secret_file_never_shows_its_content(tmp_path: Path) -> None:
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$SECRET-HASH:19000:0:99999:7:::\n")
+    secret.chmod(0o600)
+    link = tmp_path / "holiday.png"
+    link.symlink_to(secret)
+    message = one_line_error(link)
+    assert "SECRET-HASH" not in message and ("not an image" in message or "permission" in message)
+    shadow = Path("/etc/shadow")
+    if shadow.exists():
+        etc_link = tmp_path / "etc.png"
+        etc_link.symlink_to(shadow)
+        assert "$" not in one_line_error(etc_link)

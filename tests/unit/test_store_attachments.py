@@ -6,7 +6,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from backends.events import Attachment, GenerationParams
+from backends.events import Attachment, Done, GenerationParams, TokenDelta
 from backends.scripted import ScriptedBackend
 from testkit import images
 from tui.attachments import Loaded
@@ -130,4 +130,27 @@ def test_json_export_carries_images_as_data_urls_and_markdown_names_them(tmp_pat
     assert data["tree"][0]["x_attachments"][0]["name"] == "cat.png"
     markdown = export(store, chat, "md")
     assert "what is it?" in markdown and "*Attached: cat.png (image/png," in markdown
+    store.close()
+
+
+def test_regenerate_and_edit_send_the_images_again(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "h.sqlite3")
+    session = ChatSession(AppSettings(), store)
+    backend = ScriptedBackend()
+    session.backend_ready(backend)
+    image = Attachment("cat.png", "image/png", images.png())
+    session.files.add(Loaded(image))
+    assert session.submit("what is it?") is Submitted.START
+    turn = session.begin_turn()
+    session.apply(turn.turn_id, TokenDelta("a cat"))
+    session.finish(turn.turn_id, Done())
+    store.flush()
+    assert session.regenerate() is Submitted.START
+    assert session.begin_turn().messages[-1].attachments == (image,)
+    session.finish(session.turn.turn_id, Done())  # type: ignore[union-attr]
+    store.flush()
+    prompt = next(m for m in session.path if m.role == "user")
+    assert session.edit(prompt.id, "and this?") is Submitted.START
+    sent = session.begin_turn().messages[-1]
+    assert sent.content == "and this?" and sent.attachments == (image,)
     store.close()
