@@ -17,7 +17,7 @@ from testkit import images
 from testkit.app import ready_screen, scripted_app, settle, wait_for
 from testkit.hostile_text import raw_controls
 from tui.app import InternLMApp
-from tui.attachments import load_attachment
+from tui.attachments import Loaded, load_attachment
 from tui.screens.attach_picker import AttachPicker
 from tui.screens.chat import ChatScreen
 from tui.settings import AppSettings
@@ -239,23 +239,28 @@ async def test_a_reopened_chat_shows_its_images_and_sends_them_again(tmp_path: P
         assert backend.seen[-1][-1].attachments == ()
 
 
-async def test_half_blocks_draw_a_picture_and_text_mode_does_not(tmp_path: Path) -> None:
+async def pictures_drawn(loaded: Loaded) -> tuple[int, int]:
+    """How many half-block pictures a sent prompt with ``loaded`` draws, and their height."""
     from textual_image.widget import HalfcellImage
 
+    app, _ = scripted_app(settings=AppSettings(attach=(loaded,)))
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await ready_screen(pilot)
+        await pilot.press(*"see", "enter")
+        await wait_for(pilot, lambda: bool(screen.query(AttachmentView)) and not screen.busy)
+        await settle(pilot)
+        found = screen.query(HalfcellImage)
+        return len(found), found.first().size.height if found else 0
+
+
+async def test_half_blocks_draw_a_picture_and_text_mode_does_not(tmp_path: Path) -> None:
     from tui import image_preview
 
     loaded = load_attachment(images.write(tmp_path / "p.png", images.png(40, 20)))
-    for mode, pictures in (("halfcell", 1), ("text", 0)):
-        image_preview.set_mode(mode)  # type: ignore[arg-type]
-        try:
-            app, _ = scripted_app(settings=AppSettings(attach=(loaded,)))
-            async with app.run_test(size=(110, 34)) as pilot:
-                screen = await ready_screen(pilot)
-                await pilot.press(*"see", "enter")
-                await wait_for(pilot, lambda: bool(screen.query(AttachmentView)) and not screen.busy)
-                await settle(pilot)
-                assert len(screen.query(HalfcellImage)) == pictures
-                if pictures:
-                    assert screen.query_one(HalfcellImage).size.height == 10
-        finally:
-            image_preview.set_mode("text")
+    try:
+        image_preview.set_mode("halfcell")
+        assert await pictures_drawn(loaded) == (1, 10)
+        image_preview.set_mode("text")
+        assert await pictures_drawn(loaded) == (0, 0)
+    finally:
+        image_preview.set_mode("text")
