@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 SIZES = [(640, 480), (1920, 1080), (4000, 3000)]
-PLAIN_TERMINAL = {b"\x1b[c": b"\x1b[?62;22c", b"\x1b[16t": b"\x1b[6;20;10t"}
+PLAIN_TERMINAL = {b"\x1b[16t": b"\x1b[6;20;10t", b"\x1b[c": b"\x1b[?62;22c"}
 
 
 def _pty_figures(folder: Path, width: int, height: int, rounds: int) -> dict[str, Any]:

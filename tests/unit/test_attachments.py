@@ -130,3 +130,13 @@ def test_a_link_to_a_secret_file_never_shows_its_content(tmp_path: Path) -> None
         etc_link = tmp_path / "etc.png"
         etc_link.symlink_to(shadow)
         assert "$" not in one_line_error(etc_link)
+
+
+def test_terminal_answers_are_read_in_one_go() -> None:
+    from tui.terminal_query import parse
+
+    kitty = parse(b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;10t\x1b[?62;22c")
+    assert kitty.kitty and not kitty.sixel and (kitty.cell_width, kitty.cell_height) == (10, 20)
+    assert parse(b"\x1b[?62;4;22c").sixel and not parse(b"\x1b[?64;22c").sixel
+    assert not parse(b"\x1b_Gi=31;ENOTSUPPORTED:x\x1b\\\x1b[?1;2c").kitty
+    assert not parse(b"").answered and parse(b"\x1b[?1;2c").answered

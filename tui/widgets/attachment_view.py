@@ -43,6 +43,10 @@ class AttachmentView(Vertical):
             return None
         if self.app.console.color_system in (None, "standard", "windows"):
             return None  # 16 colours: half-blocks would be mud, graphics are not expected
+        try:
+            image_preview.load_widgets()
+        except Exception:  # a library that fails to load: the caption alone says what it is
+            return None
         from PIL import Image
         from textual_image.widget import HalfcellImage, SixelImage, TGPImage
 
