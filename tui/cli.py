@@ -52,6 +52,32 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see internlm-tui --help)")
 
 
+class AppendUrl(argparse.Action):
+    """``--base-url`` may be given several times; given on the command line at all, it replaces
+    the config file's list instead of adding to it (argparse's ``append`` would add)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        current = getattr(namespace, self.dest, None)
+        urls = [] if current is None or current is self.default else list(current)
+        urls.append(str(values))
+        setattr(namespace, self.dest, urls)
+
+
+def url_list(value: object) -> list[str]:
+    """``--base-url`` as a list, whether it came from flags, the config file or a saved chat."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(url) for url in value]  # type: ignore[attr-defined]
+
+
 def positive_integer(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -85,7 +111,8 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="internlm-tui",
         description="Keyboard-only terminal chat for InternLM-family models. "
-        "With no flags it chats with the embedded SmolLM2-135M-Instruct model.",
+        "With no flags it chats with the embedded SmolLM2-135M-Instruct model. "
+        "'internlm-tui download ORG/NAME' fetches a hub model with progress (see download --help).",
     )
     parser.add_argument("--version", action="version", version=f"internlm-tui {__version__}")
     parser.add_argument(
@@ -128,7 +155,11 @@ def build_parser() -> OneLineParser:
 
     remote = parser.add_argument_group("remote backend")
     remote.add_argument(
-        "--base-url", default=None, help="OpenAI-compatible server, e.g. http://host:23333/v1"
+        "--base-url",
+        default=None,
+        action=AppendUrl,
+        help="OpenAI-compatible server, e.g. http://host:23333/v1; give it again for more servers "
+        "of the same model (each new chat goes to the fastest healthy one)",
     )
     remote.add_argument(
         "--api-key-env",
@@ -243,20 +274,25 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         check_theme(args.theme)
     backend_name = args.backend or "local"
     check_backend_name(backend_name)
-    uses_local_model = backend_name == "local" or (backend_name == "agent" and not args.base_url)
+    urls = url_list(args.base_url)
+    uses_local_model = backend_name == "local" or (backend_name == "agent" and not urls)
     if uses_local_model:
         from backends.local.model_source import resolve_model
 
         resolve_model(args.model)
-    if backend_name == "remote" and not args.base_url:
+    if backend_name == "remote" and not urls:
         raise UsageError("--backend remote needs --base-url, e.g. http://host:23333/v1")
-    if args.base_url and not args.base_url.startswith(("http://", "https://")):
-        raise UsageError(f"--base-url must start with http:// or https://, got {args.base_url!r}")
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"--base-url must start with http:// or https://, got {url!r}")
+    if len(set(urls)) != len(urls):
+        raise UsageError("--base-url: the same server is given twice")
     if args.ca_file and not Path(args.ca_file).expanduser().is_file():
         raise UsageError(f"--ca-file {args.ca_file} is not a readable file")
     defaults = RemoteOptions()
     remote = RemoteOptions(
-        base_url=args.base_url,
+        base_url=urls[0] if urls else None,
+        more_urls=tuple(urls[1:]),
         api_key_env=args.api_key_env or defaults.api_key_env,
         connect_timeout_s=args.connect_timeout or defaults.connect_timeout_s,
         first_token_timeout_s=args.first_token_timeout or defaults.first_token_timeout_s,
@@ -269,7 +305,7 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
     tools = tuple(t.strip() for t in (args.tools or "python").split(",") if t.strip())
     auto_from_file = getattr(args, "auto_approve_from", None)
     agent = AgentOptions(
-        llm_backend="remote" if args.base_url else "local",
+        llm_backend="remote" if urls else "local",
         tools=tools,
         approve="ask" if auto_from_file else (args.approve or "ask"),
         unisolated_tools=bool(args.unisolated_tools),
@@ -358,6 +394,9 @@ def parse_settings(argv: Sequence[str] | None = None) -> AppSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``internlm-tui`` console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["download"]:
+        return download_main(arguments[1:])
     try:
         args, config = parse_with_config(argv)
         if args.list or args.export is not None:
@@ -378,6 +417,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = InternLMApp(settings, store=store)
     app.run()
     return app.return_code or 0
+
+
+def download_main(argv: Sequence[str]) -> int:
+    """``internlm-tui download ORG/NAME [--revision R] [--hub hf|modelscope]``."""
+    from tui.download_command import main as run
+
+    parser = OneLineParser(prog="internlm-tui download", description="Download a model into the hub cache.")
+    try:
+        return run(argv, parser)
+    except UsageError as exc:
+        print(f"internlm-tui: error: {one_line(str(exc), limit=1000)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def check_keymap(keymap: dict[str, str], path: Path | None) -> None:

@@ -132,6 +132,11 @@ def _convert(action: argparse.Action, value: Any) -> Any:
         return value
     if isinstance(value, list) and action.dest == "tools":
         value = ",".join(str(item) for item in value)
+    if action.dest == "base_url":  # one URL or a list of them (several servers)
+        urls = value if isinstance(value, list) else [value]
+        if not urls or not all(isinstance(url, str) and url for url in urls):
+            raise ValueError("must be a URL or a list of URLs")
+        return list(urls)
     if isinstance(value, bool | dict | list):
         raise ValueError(f"must be a single value, got {value!r}")
     converted = value

@@ -28,6 +28,7 @@ GROUP_TITLES = {
     "ModelPicker": "Model list (ctrl+o)",
     "AttachmentList": "Attached files (Tab to them)",
     "AttachPicker": "Attach a file (F5)",
+    "ServersScreen": "Servers (F12)",
     "KeysHelp": "This list",
     "InternLMApp": "Anywhere",
 }

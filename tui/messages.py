@@ -17,6 +17,14 @@ class TurnEvent(Message):
         self.event = event
 
 
+class TokensWaiting(Message):
+    """A turn's worker has put reply text in the turn's inbox (posted once per batch)."""
+
+    def __init__(self, turn_id: int) -> None:
+        super().__init__()
+        self.turn_id = turn_id
+
+
 class LoadProgress(Message):
     """A loading stage for the status banner."""
 

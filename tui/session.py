@@ -36,6 +36,7 @@ from tui.recorder import ChatRecorder, params_from_dict
 from tui.sanitize import storable
 from tui.settings import AppSettings
 from tui.store.store import ConversationSummary, HistoryStore, RowRef, StoredMessage
+from tui.token_inbox import TokenInbox
 
 SYNC_WAIT_S = 1.0
 """How long a branch action waits for queued history writes before saying history is busy."""
@@ -74,6 +75,8 @@ class Turn:
     """The reply's stored row (a future id while the write is queued)."""
     text: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+    inbox: TokenInbox = field(default_factory=TokenInbox)
+    """Reply text the worker has read and the screen has not taken yet (see ``take_text``)."""
 
     @property
     def cancelled(self) -> bool:
@@ -223,6 +226,23 @@ class ChatSession:
         turn = self.turn
         return turn if turn is not None and turn.turn_id == turn_id else None
 
+    def take_text(self, turn_id: int) -> tuple[Turn, str] | None:
+        """Move the text waiting in ``turn_id``'s inbox into the reply; the turn and that text
+        ("" when the turn was stopped: text after Esc is dropped), or None for a superseded turn."""
+        turn = self.current(turn_id)
+        if turn is None:
+            return None
+        return turn, self._absorb(turn)
+
+    def _absorb(self, turn: Turn) -> str:
+        """Take ``turn``'s waiting text into ``turn.text`` (dropped once the turn was stopped)."""
+        text = turn.inbox.take()
+        if not text or turn.cancelled:
+            return ""
+        turn.text += text
+        self.recorder.progress(turn.text)
+        return text
+
     def apply(self, turn_id: int, event: BackendEvent) -> Turn | None:
         """Take one event of ``turn_id`` (text, tool steps); None when the event is to be dropped.
 
@@ -248,6 +268,7 @@ class ChatSession:
         turn = self.current(turn_id)
         if turn is None:
             return None
+        self._absorb(turn)
         self.turn = None
         if turn.text:  # a lone surrogate in a reply is not sent back to the model
             self.conversation.add(ChatMessage("assistant", storable(turn.text)))
@@ -269,6 +290,7 @@ class ChatSession:
         turn = self.turn
         if turn is None or turn.cancelled:
             return None
+        self._absorb(turn)  # text read before Esc stays
         turn.cancel.set()
         return turn
 
@@ -276,6 +298,7 @@ class ChatSession:
         """Quit or hang-up: save the streaming reply as interrupted and stop it; no more events count."""
         turn, self.turn = self.turn, None
         if turn is not None:
+            self._absorb(turn)
             turn.cancel.set()
             self.recorder.finish_reply(turn.text, "interrupted")
         return turn

@@ -257,3 +257,34 @@ def test_opening_a_search_hit_on_another_branch_shows_that_branch(store: History
     assert opened is not None and [m.content for m in opened.messages] == ["question", "old answer"]
     reopened = session.open(cid)
     assert reopened is not None and [m.content for m in reopened.messages][-1] == "old answer"
+
+
+def test_text_waiting_in_the_inbox_is_taken_in_order_and_kept_by_stop_finish_and_hang_up(
+    store: HistoryStore,
+) -> None:
+    session = ready(store)
+    session.submit("go")
+    turn = session.begin_turn()
+    assert turn.inbox.put("a") is True  # the first piece wakes the screen
+    assert turn.inbox.put("b") is False  # later ones ride on that wake-up
+    assert session.take_text(turn.turn_id) == (turn, "ab")
+    assert turn.inbox.put("c") is True  # taken: the next piece wakes again
+    assert session.take_text(turn.turn_id + 1) is None  # a superseded turn takes nothing
+    turn.inbox.put("d")
+    assert session.stop() is turn and turn.text == "abcd"  # read before Esc: kept
+    turn.inbox.put(" late")
+    assert session.take_text(turn.turn_id) == (turn, "")  # after Esc: dropped
+    session.finish(turn.turn_id, Done("cancelled"))
+    assert reply_rows(store, session)[-1] == ("assistant", "abcd", "cancelled")
+
+    session.submit("again")
+    second = session.begin_turn()
+    second.inbox.put("waiting")
+    ended = session.finish(second.turn_id, Done("stop"))
+    assert ended is not None and ended.turn.text == "waiting"
+
+    session.submit("third")
+    third = session.begin_turn()
+    third.inbox.put("cut off")
+    session.close()  # a hang-up saves what was read, shown or not
+    assert reply_rows(store, session)[-1] == ("assistant", "cut off", "interrupted")

@@ -40,13 +40,14 @@ from tui.chat_settings import ChatSettings
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
-from tui.messages import BackendFailed, BackendReady, LoadProgress, TurnEvent
+from tui.messages import BackendFailed, BackendReady, LoadProgress, TokensWaiting, TurnEvent
 from tui.model_spec import describe
 from tui.screens.approval import ApprovalScreen
 from tui.screens.auto_approve import AutoApproveConfirm
 from tui.screens.chat_settings import ChatSettingsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.copy_picker import CopyPicker
+from tui.screens.servers import HasEndpoints, ServersScreen
 from tui.screens.switch_model import SwitchModelScreen
 from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
@@ -61,6 +62,10 @@ from tui.widgets.prompt_input import PromptInput
 from tui.widgets.status_line import StatusLine, format_usage
 from tui.widgets.trace_panel import TracePanel
 from tui.widgets.user_message import UserMessage
+
+TOKEN_BATCH_S = 1 / 25
+"""How long reply text waits in the turn's inbox before the screen takes it: a few tokens per
+take at 100 tokens/s, well under the reply's own 10 redraws a second."""
 
 
 class BackendFactory(Protocol):
@@ -103,6 +108,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
         Binding("f6", "switch_model", "Switch model", show=False, priority=True, id="chat.switch_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
+        Binding("f12", "servers", "Servers", show=False, id="chat.servers"),
     ]
 
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
@@ -185,7 +191,13 @@ class ChatScreen(Screen[None]):
     # ----- loading -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load_backend(self, factory: BackendFactory | None = None) -> None:
+        worker = get_current_worker()
+
         def progress(stage: str, fraction: float | None) -> None:
+            if worker.is_cancelled:  # Esc while loading: a download stops at its next chunk
+                raise BackendLoadError(
+                    "loading cancelled (a download keeps what it fetched and resumes next time)"
+                )
             self.post_message(LoadProgress(stage, fraction))
 
         try:
@@ -209,6 +221,8 @@ class ChatScreen(Screen[None]):
     async def on_backend_ready(self, message: BackendReady) -> None:
         previous = self.session.backend
         start_queued = self.session.backend_ready(message.backend)
+        self.status.set_backend(message.backend.info)  # with the session, before any await
+        self.status.state = "ready"
         await self.query(LoadingPanel).remove()
         if self._switching is not None:
             self.settings = self.session.settings = self._switching
@@ -216,8 +230,6 @@ class ChatScreen(Screen[None]):
             if previous is not None and previous is not message.backend:
                 previous.close()
             self.notify(f"Switched to {message.backend.info.model}; the chat continues there.", markup=False)
-        self.status.set_backend(message.backend.info)
-        self.status.state = "ready"
         self.refresh_context()
         if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
@@ -360,11 +372,28 @@ class ChatScreen(Screen[None]):
         """Worker thread: iterate the backend and post every event (never touches widgets)."""
         try:
             for event in backend.stream(turn.messages, turn.params, cancel=turn.cancel):
-                self.post_message(TurnEvent(turn.turn_id, event))
+                if not isinstance(event, TokenDelta):
+                    self.post_message(TurnEvent(turn.turn_id, event))
+                elif turn.inbox.put(event.text):  # one wake-up per batch of tokens
+                    self.post_message(TokensWaiting(turn.turn_id))
         except Exception as exc:  # a backend broke its contract; still end the turn cleanly
             self.post_message(TurnEvent(turn.turn_id, Error(f"backend error: {type(exc).__name__}: {exc}")))
 
+    def on_tokens_waiting(self, message: TokensWaiting) -> None:
+        """Take the turn's waiting text a moment later, so that one take carries several tokens."""
+        self.set_timer(TOKEN_BATCH_S, partial(self._take_text, message.turn_id))
+
+    async def _take_text(self, turn_id: int) -> None:
+        """Show the text the worker has read for ``turn_id`` (before any later event of it)."""
+        taken = self.session.take_text(turn_id)
+        view = self._view
+        if taken is None or not taken[1] or view is None or view.turn is not taken[0]:
+            return
+        await view.view.append(taken[1])
+        self.history.check_warning()
+
     async def on_turn_event(self, message: TurnEvent) -> None:
+        await self._take_text(message.turn_id)  # the text that came before this event first
         event = message.event
         if isinstance(event, Done | Error):
             ended = self.session.finish(message.turn_id, event)
@@ -375,7 +404,7 @@ class ChatScreen(Screen[None]):
         view = self._view
         if turn is None or view is None or view.turn is not turn:
             return  # a superseded turn, or text after Esc: dropped
-        if isinstance(event, TokenDelta):
+        if isinstance(event, TokenDelta):  # only from a backend that did not go through the inbox
             await view.view.append(event.text)
         elif isinstance(event, ThoughtDelta | ToolCall | ToolResult):
             await self.query_one(TracePanel).add_event(event)
@@ -467,13 +496,28 @@ class ChatScreen(Screen[None]):
     # ----- actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return self.busy or self.branches.editing is not None
+            return self.busy or self.branches.editing is not None or self.loading_backend
         if action == "pick_model":
             return isinstance(self.session.backend, SwitchesModels)
+        if action == "servers":
+            return isinstance(self.session.backend, HasEndpoints)
         return True
 
+    @property
+    def loading_backend(self) -> bool:
+        """True while a backend loads (a model, a download, a server check) in the load worker."""
+        return any(w.group == "load" and not w.is_finished for w in self.workers)
+
     async def action_stop(self) -> None:
-        """Stop the streaming reply now (what was written stays), or leave editing a prompt."""
+        """Stop the streaming reply now (what was written stays), cancel loading (a download),
+        or leave editing a prompt."""
+        if not self.busy and self.loading_backend:
+            self.workers.cancel_group(self, "load")
+            self.status.state = "cancelling…"
+            return
+        turn = self.session.turn
+        if turn is not None:
+            await self._take_text(turn.turn_id)  # text read before Esc is shown and kept
         if self.session.stop() is None:
             self.branches.cancel_edit()
             return
@@ -641,6 +685,14 @@ class ChatScreen(Screen[None]):
                 self.status.set_backend(backend.info)
 
         self.app.push_screen(ModelPicker(backend, backend.info.model), chosen)
+
+    def action_servers(self) -> None:
+        """Health and latency of each server of the remote backend (``r`` checks again)."""
+        backend = self.session.backend
+        if not isinstance(backend, HasEndpoints):
+            self.notify("No servers: this backend is not a remote one (--base-url).", markup=False)
+        elif not isinstance(self.app.screen, ServersScreen):
+            self.app.push_screen(ServersScreen(backend))
 
     # ----- history (logic in tui/history_controller.py) -------------------------------------
     async def on_chat_pane_near_top(self, message: ChatPane.NearTop) -> None:
