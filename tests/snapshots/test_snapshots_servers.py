@@ -55,7 +55,7 @@ def served_app(theme: str | None = None) -> InternLMApp:
 def test_servers_screen_80x24(snap_compare: Any, theme: str | None) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await ready_screen(pilot)
-        await pilot.press("f5")
+        await pilot.press("f12")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ServersScreen))
         note = pilot.app.screen.query_one("#servers-note")
         await wait_for(pilot, lambda: "healthy" in str(note.render()))
