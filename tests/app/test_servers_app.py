@@ -1,4 +1,4 @@
-"""The Servers screen (F5 / palette "Servers"): each server's health and latency, ``r`` checks again."""
+"""The Servers screen (F12 / palette "Servers"): each server's health and latency, ``r`` checks again."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Snapshot of the Servers screen (F5) at 80x24: healthy, dead and unchecked servers, 16 colours too."""
+"""Snapshot of the Servers screen (F12) at 80x24: healthy, dead and unchecked servers, 16 colours too."""
 
 from __future__ import annotations
 
