@@ -23,6 +23,9 @@ class RemoteOptions:
     deadline_s: float = 900.0
     max_retries: int = 3
     ca_file: str | None = None
+    image_max_side: int = 1536
+    """Attached images larger than this on their longest side are scaled down before sending
+    (0: always sent as attached; see ``backends.images``)."""
 
     @property
     def urls(self) -> tuple[str, ...]:

@@ -167,10 +167,10 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     return self._not_found("RepoNotFound", head_only=head_only)
                 if match["rev"] not in ("main", repo.commit):
                     return self._not_found("RevisionNotFound", head_only=head_only)
-                data = repo.files.get(match["file"])
-                if data is None:
+                content = repo.files.get(match["file"])
+                if content is None:
                     return self._not_found("EntryNotFound", head_only=head_only)
-                return self._file(repo, match["file"], data, head_only=head_only)
+                return self._file(repo, match["file"], content, head_only=head_only)
             return self._not_found("RepoNotFound", head_only=head_only)
 
         def _file(self, repo: FakeRepo, name: str, data: bytes, *, head_only: bool) -> None:

@@ -70,18 +70,19 @@ def wait_healthy(process: subprocess.Popen[bytes], base: str, timeout_s: float =
 
 
 @contextmanager
-def serving(model_dir: Path, workdir: Path) -> Iterator[ServedModel]:
-    """One ``transformers serve`` process on ``model_dir``; stopped (its whole group) on exit."""
+def serving(model_dir: Path, workdir: Path, model_id: str = MODEL_ID) -> Iterator[ServedModel]:
+    """One ``transformers serve`` process on ``model_dir`` (listed as ``model_id``); stopped (its
+    whole group) on exit."""
     port = free_port()
     hub_root = workdir / "hf-hub"
     hub_root.mkdir(parents=True, exist_ok=True)
-    hub = fake_hub_cache(hub_root, model_dir)
+    hub = fake_hub_cache(hub_root, model_dir, model_id)
     env = dict(os.environ, HF_HUB_CACHE=str(hub), HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost")
     cli = Path(sys.executable).with_name("transformers")
     log_path = workdir / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(cli), "serve", MODEL_ID, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+            [str(cli), "serve", model_id, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -90,7 +91,7 @@ def serving(model_dir: Path, workdir: Path) -> Iterator[ServedModel]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(process, base)
-        yield ServedModel(f"{base}/v1", MODEL_ID, process.pid, log_path)
+        yield ServedModel(f"{base}/v1", model_id, process.pid, log_path)
     finally:
         stop(process)
 
@@ -113,4 +114,22 @@ def transformers_server(
 ) -> Iterator[ServedModel]:
     """Start the server, wait for /health, yield where it is, stop it by pid."""
     with serving(embedded_model_dir, tmp_path_factory.mktemp("serve")) as served:
+        yield served
+
+
+VISION_MODEL_ID = "local/tiny-llava"
+
+
+@pytest.fixture(scope="session")
+def tiny_vision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random LLaVA of ``testkit.vision``, written once per session."""
+    from testkit.vision import write_tiny_llava
+
+    return write_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+
+
+@pytest.fixture(scope="session")
+def vision_server(tiny_vision_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
+    """``transformers serve`` on the tiny vision model (it takes ``image_url`` content parts)."""
+    with serving(tiny_vision_dir, tmp_path_factory.mktemp("serve-vision"), VISION_MODEL_ID) as served:
         yield served

@@ -19,6 +19,7 @@ from backends.options import AgentOptions, BackendOptions, RemoteOptions
 from backends.registry import BACKEND_NAMES, check_backend_name
 from kb.errors import KbError
 from tui import __version__
+from tui.attachments import DEFAULT_MAX_MB, AttachmentError, Loaded, load_attachment
 from tui.config import (
     ConfigError,
     FileConfig,
@@ -27,6 +28,7 @@ from tui.config import (
     line_of,
     load_config,
 )
+from tui.pending_files import MAX_FILES
 from tui.resume import LATEST, apply_resume
 from tui.sanitize import one_line, sanitize
 from tui.settings import AppSettings
@@ -196,6 +198,36 @@ def build_parser() -> OneLineParser:
         "a file, or auto (a file on terminals without OSC 52, such as the Linux console)",
     )
 
+    files = parser.add_argument_group("images")
+    files.add_argument(
+        "--attach",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="attach an image (any file with --backend agent) to the first prompt; repeatable",
+    )
+    files.add_argument(
+        "--no-image-preview",
+        action="store_true",
+        default=None,
+        help="show attached images as a line of text (name, size, pixels) instead of a picture",
+    )
+    files.add_argument(
+        "--image-max-side",
+        type=non_negative_integer,
+        default=None,
+        metavar="PX",
+        help="scale images larger than this (longest side) before sending; 0 sends them as they are "
+        f"(default: {RemoteOptions().image_max_side})",
+    )
+    files.add_argument(
+        "--max-attachment-mb",
+        type=positive_number,
+        default=None,
+        metavar="MB",
+        help=f"largest file that can be attached (default: {DEFAULT_MAX_MB:g})",
+    )
+
     history = parser.add_argument_group("history")
     history.add_argument(
         "--db",
@@ -291,6 +323,7 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         deadline_s=args.deadline or defaults.deadline_s,
         max_retries=defaults.max_retries if args.max_retries is None else args.max_retries,
         ca_file=str(Path(args.ca_file).expanduser()) if args.ca_file else None,
+        image_max_side=defaults.image_max_side if args.image_max_side is None else args.image_max_side,
     )
     tools = tuple(t.strip() for t in (args.tools or "python").split(",") if t.strip())
     auto_from_file = getattr(args, "auto_approve_from", None)
@@ -332,6 +365,11 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         kb_folders=kb_folders(args),
         embedding_model=args.embedding_model,
         auto_approve_from=auto_from_file,
+        image_preview=not args.no_image_preview,
+        max_attachment_mb=args.max_attachment_mb or DEFAULT_MAX_MB,
+        attach=attached_files(
+            args.attach or [], any_file=backend_name == "agent", max_mb=args.max_attachment_mb
+        ),
     )
 
 
@@ -344,6 +382,21 @@ def kb_folders(args: argparse.Namespace) -> tuple[Path, ...]:
             raise UsageError(f"--kb {text} is not a folder")
         folders.append(folder)
     return tuple(folders)
+
+
+def attached_files(paths: list[str], *, any_file: bool, max_mb: float | None) -> tuple[Loaded, ...]:
+    """``--attach`` files, loaded and checked now: a bad one is CLI misuse (one line, exit 2)."""
+    found: list[Loaded] = []
+    for path in paths:
+        try:
+            loaded = load_attachment(path, any_file=any_file, max_mb=max_mb or DEFAULT_MAX_MB)
+        except AttachmentError as exc:
+            raise UsageError(f"--attach: {exc}") from None
+        if all(item.attachment.sha256 != loaded.attachment.sha256 for item in found):
+            found.append(loaded)
+    if len(found) > MAX_FILES:
+        raise UsageError(f"--attach: at most {MAX_FILES} files can go with one prompt")
+    return tuple(found)
 
 
 def check_theme(name: str) -> None:
@@ -394,6 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, BackendConfigError, StoreError, KbError, OSError) as exc:
         print(f"internlm-tui: error: {one_line(str(exc), limit=1000)}", file=sys.stderr)
         return EXIT_USAGE
+    from tui import image_preview
+
+    image_preview.detect(settings.image_preview)  # asks the terminal: must run before Textual starts
     from tui.app import InternLMApp
 
     app = InternLMApp(settings, store=store)

@@ -22,7 +22,7 @@ from typing import Any
 CONFIG_ENV = "INTERNLM_TUI_CONFIG"
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "": ("model and backend", "appearance", "history"),
+    "": ("model and backend", "appearance", "history", "images"),
     "generation": ("generation",),
     "remote": ("remote backend",),
     "agent": ("agent backend",),
@@ -31,7 +31,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 """Config section -> the ``--help`` groups whose flags it may set ("" is the top level)."""
 
 COMMAND_ONLY = frozenset(
-    {"list", "resume", "export", "format", "output", "config", "help", "version", "kb_query"}
+    {"list", "resume", "export", "format", "output", "config", "help", "version", "kb_query", "attach"}
 )
 """Flags that ask for one action now; they make no sense as defaults."""
 

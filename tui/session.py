@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from backends.base import ChatBackend
 from backends.events import (
+    Attachment,
     BackendEvent,
     BackendInfo,
     ChatMessage,
@@ -26,9 +27,11 @@ from backends.events import (
     ToolCall,
     ToolResult,
 )
+from tui.attachments import loaded_from
 from tui.context_meter import ContextUse, Measured, measure, oldest_to_drop
 from tui.conversation import Conversation
 from tui.credentials import without_credentials
+from tui.pending_files import PendingFiles, refusal
 from tui.recorder import ChatRecorder, params_from_dict
 from tui.sanitize import storable
 from tui.settings import AppSettings
@@ -61,6 +64,9 @@ class Submitted(enum.Enum):
     """Saved; start the reply now (``begin_turn``)."""
     HISTORY = "history"
     """History could not record a new branch (busy, read-only or full): nothing was sent."""
+    REFUSED = "refused"
+    """The backend cannot take what is attached (``ChatSession.refusal`` says why): nothing was
+    sent, the prompt and the attachments are kept."""
 
 
 @dataclass
@@ -105,6 +111,8 @@ class OpenedChat:
 
     summary: ConversationSummary
     messages: list[StoredMessage]
+    files: dict[int, tuple[Attachment, ...]] = field(default_factory=dict)
+    """The attached files of those messages, by message id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +143,12 @@ class ChatSession:
         """The server's own token count after the last reply (see ``tui.context_meter``)."""
         self.knowledge: KnowledgeSet | None = None
         """Attached knowledge-base folders: each question is grounded in them (see ``ground``)."""
+        self.files = PendingFiles()
+        """Files attached to the prompt being written (sent and saved with it)."""
+        self.refusal: str | None = None
+        """Why the last prompt was ``REFUSED`` (one line)."""
+        self.files_of: dict[int, tuple[Attachment, ...]] = {}
+        """Attached files of the stored messages of the branch shown, by message id."""
         self._turn_counter = 0
 
     # ----- state -------------------------------------------------------------------------
@@ -176,7 +190,12 @@ class ChatSession:
             return Submitted.BUSY
         if self.backend is None and self.backend_error is not None:
             return Submitted.UNAVAILABLE
-        self.conversation.add(ChatMessage("user", text))
+        attachments = self.files.attachments
+        self.refusal = refusal(attachments, self.backend.info if self.backend is not None else None)
+        if self.refusal is not None:
+            return Submitted.REFUSED
+        self.conversation.add(ChatMessage("user", text, attachments=attachments))
+        self.files.clear()
         info = self._info()
         self.recorder.record_user(
             text,
@@ -185,6 +204,7 @@ class ChatSession:
             system=self.conversation.system,
             params=self.params.as_dict(),
             options=launch_options(self.settings),
+            attachments=attachments,
         )
         if self.backend is None:
             self.queued = True
@@ -370,6 +390,7 @@ class ChatSession:
         self.recorder = ChatRecorder(self.store)
         self.params = self.settings.params
         self.queued = False
+        self.files_of = {}
 
     def open(
         self, conversation_id: int, *, restore_params: bool = True, at_message: int | None = None
@@ -391,7 +412,8 @@ class ChatSession:
             self.params = params_from_dict(summary.params)
         self.recorder = ChatRecorder(self.store, conversation_id)
         self.queued = False
-        return OpenedChat(summary, self._load_path(conversation_id, summary.system))
+        stored = self._load_path(conversation_id, summary.system)
+        return OpenedChat(summary, stored, self.files_of)
 
     # ----- branches ----------------------------------------------------------------------
     def synced(self) -> bool:
@@ -442,7 +464,11 @@ class ChatSession:
         original = next((m for m in self.path if m.id == message_id and m.role == "user"), None)
         if original is None:
             return Submitted.EMPTY
+        kept = self.files_of.get(message_id, ())  # the new version keeps the original's files
         self._show_branch(original.parent_id)
+        if not len(self.files):
+            for attachment in kept:
+                self.files.add(loaded_from(attachment))
         return self.submit(text)
 
     def switch_version(self, message_id: int, step: int) -> bool:
@@ -505,7 +531,8 @@ class ChatSession:
         branch of the same chat the oldest messages the user chose to leave out stay left out."""
         stored = self.store.get_path(conversation_id)
         self.measured = None
-        messages = _chat(stored)
+        self.files_of = self.store.attachments([m.id for m in stored if m.role == "user"])
+        messages = _chat(stored, self.files_of)
         dropped = min(self.conversation.dropped, max(0, len(messages) - 1)) if keep_dropped else 0
         self.conversation = Conversation(
             system=system if system is not None else self.settings.system,
@@ -550,10 +577,14 @@ class ChatSession:
         return BackendInfo(self.settings.backend.backend, self.settings.backend.model or "embedded")
 
 
-def _chat(stored: list[StoredMessage]) -> list[ChatMessage]:
-    """Stored messages as the backend sees them (empty replies, such as failed ones, left out)."""
+def _chat(
+    stored: list[StoredMessage], files: dict[int, tuple[Attachment, ...]] | None = None
+) -> list[ChatMessage]:
+    """Stored messages as the backend sees them (empty replies, such as failed ones, left out),
+    prompts with their attached files."""
+    files = files or {}
     return [
-        ChatMessage("user" if m.role == "user" else "assistant", m.content)
+        ChatMessage("user" if m.role == "user" else "assistant", m.content, attachments=files.get(m.id, ()))
         for m in stored
         if m.role in ("user", "assistant") and m.content
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from backends.events import GenerationParams
 from backends.options import BackendOptions
+from tui.attachments import DEFAULT_MAX_MB, Loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +30,9 @@ class AppSettings:
     auto_approve_from: Path | None = None
     """The config file that sets ``approve = "auto"`` (no ``--approve`` flag): the app asks once
     before honouring it and the agent asks per call until then (see ``tui.approval_policy``)."""
+    image_preview: bool = True
+    """Draw attached images in the chat (Kitty / Sixel / half-blocks); False: a line of text."""
+    max_attachment_mb: float = DEFAULT_MAX_MB
+    """The largest file the picker and ``--attach`` accept."""
+    attach: tuple[Loaded, ...] = ()
+    """``--attach`` files, checked at start-up, attached to the first prompt."""

@@ -34,9 +34,16 @@ from backends.events import (
     TokenDelta,
     Usage,
 )
+from backends.images import prepare_image
 from backends.options import BackendOptions, RemoteOptions
 from backends.remote.endpoints import Endpoint, EndpointPool, EndpointStatus
-from backends.remote.errors import describe_status, is_retryable_status, scrub, server_message
+from backends.remote.errors import (
+    describe_image_refusal,
+    describe_status,
+    is_retryable_status,
+    scrub,
+    server_message,
+)
 from backends.remote.http import HangUp, display_url, retry_after_s, unreachable_message
 
 _POLL_S = 0.05
@@ -106,6 +113,17 @@ class _Progress:
     pieces: int = 0
     finish_reason: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    images: bool = False
+    """The request carries images: a 400/413/415/422 is then explained as an image refusal."""
+
+
+def _has_images(body: dict[str, Any]) -> bool:
+    """Whether a chat request has ``image_url`` content parts."""
+    return any(
+        isinstance(m.get("content"), list) and any(p.get("type") == "image_url" for p in m["content"])
+        for m in body.get("messages", [])
+        if isinstance(m, dict)
+    )
 
 
 def _sent_key(client: httpx.Client) -> str:
@@ -148,7 +166,7 @@ class RemoteBackend:
             model=model,
             device=display_url(options.base_url)
             + (f" +{len(pool.endpoints) - 1}" if len(pool.endpoints) > 1 else ""),
-            capabilities=frozenset({"stream", "cancel", "models", "complete", "endpoints"}),
+            capabilities=frozenset({"stream", "cancel", "models", "complete", "endpoints", "images"}),
             context_window=self._windows.get(model),
         )
 
@@ -252,8 +270,21 @@ class RemoteBackend:
     def request_body(self, messages: Sequence[ChatMessage], params: GenerationParams) -> dict[str, Any]:
         """The JSON of a streaming chat completion with our generation parameters."""
         body = self._common_body(params)
-        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        body["messages"] = [self._message_json(m) for m in messages]
         return body
+
+    def _message_json(self, message: ChatMessage) -> dict[str, Any]:
+        """One message; a user message with images becomes OpenAI content parts (text, then each
+        image as a ``data:`` URL, scaled to ``image_max_side``). Files that are not images are
+        the agent's business (its tools receive them), never sent to the model."""
+        images = [a for a in message.attachments if a.is_image]
+        if message.role != "user" or not images:
+            return {"role": message.role, "content": message.content}
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+        for image in images:
+            url = prepare_image(image, self._options.image_max_side).data_url()
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        return {"role": "user", "content": parts}
 
     def stream(
         self,
@@ -263,7 +294,11 @@ class RemoteBackend:
         cancel: threading.Event,
     ) -> Iterator[BackendEvent]:
         """Stream one reply; every failure becomes one ``Error`` event with a one-line message."""
-        body = self.request_body(messages, params)
+        try:
+            body = self.request_body(messages, params)
+        except ValueError as exc:  # an attached image Pillow cannot read (checked when attached)
+            yield Error(f"could not send an image: {exc}")
+            return
         yield from self._stream_path("chat/completions", body, cancel, conversation_key(messages))
 
     def complete(
@@ -416,7 +451,7 @@ class RemoteBackend:
         chunks: queue.Queue[_Chunk] = queue.Queue()
         hang_up = HangUp()
         stop_reader = self._start_reader(binding, path, body, chunks, hang_up)
-        seen = _Progress(started=started)
+        seen = _Progress(started=started, images=_has_images(body))
         attempt_started = last_chunk_at = time.monotonic()
         try:
             while True:
@@ -456,6 +491,10 @@ class RemoteBackend:
     ) -> Generator[BackendEvent, None, bool]:
         """Yield what one chunk means; return True when the attempt is over."""
         secret = _sent_key(endpoint.client)
+        refusal = describe_image_refusal(chunk.status, chunk.body, secret) if seen.images else None
+        if refusal is not None:
+            yield Error(refusal)
+            return True
         if chunk.status is not None:
             message = describe_status(
                 chunk.status,

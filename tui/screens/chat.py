@@ -34,6 +34,7 @@ from backends.events import (
 )
 from backends.options import BackendOptions
 from tui.approval_policy import ApprovalPolicy
+from tui.attach_controller import AttachController
 from tui.branch_controller import BranchController
 from tui.chat_settings import ChatSettings
 from tui.clipboard import CopiesText
@@ -62,6 +63,7 @@ from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore
 from tui.widgets.assistant_message import AssistantMessage
+from tui.widgets.attachment_list import AttachmentList
 from tui.widgets.chat_pane import ChatPane
 from tui.widgets.history_sidebar import OVERLAY_WIDTH, HistorySidebar
 from tui.widgets.kb_progress import KbProgressBar
@@ -110,6 +112,7 @@ class ChatScreen(Screen[None]):
         Binding("f4", "copy", "Copy", id="chat.copy"),
         Binding("ctrl+o", "pick_model", "Model", id="chat.pick_model"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
+        Binding("f5", "attach", "Attach image", id="chat.attach"),
         Binding("ctrl+g", "edit_message", "Edit message", show=False, id="chat.edit_message"),
         Binding("f8", "version(-1)", "Previous version", show=False, id="chat.previous_version"),
         Binding("f9", "version(1)", "Next version", show=False, id="chat.next_version"),
@@ -138,6 +141,7 @@ class ChatScreen(Screen[None]):
         self.history = HistoryController(self, self.session)
         self.branches = BranchController(self, self.session)
         self.kb = KbController(self, self.session)
+        self.attach = AttachController(self, self.session)
         self._backend_factory = backend_factory
         self._factory_for = factory_for
         """Makes the factory of another backend (switching model mid-chat); None: no switching."""
@@ -151,6 +155,7 @@ class ChatScreen(Screen[None]):
             yield HistorySidebar(id="sidebar")
             with Vertical(id="main"):
                 yield ChatPane(id="chat")
+                yield AttachmentList(id="attachments")
                 yield PromptInput(id="prompt")
             yield TracePanel(id="trace")
         yield KbProgressBar(id="kb-progress")
@@ -166,6 +171,7 @@ class ChatScreen(Screen[None]):
         self.query_one(PromptInput).focus()
         await self.history.start()
         self.kb.start()
+        self.attach.start()
         self._load_backend()
 
     def shutdown(self) -> None:
@@ -342,9 +348,13 @@ class ChatScreen(Screen[None]):
                 "The backend is not available; your prompt is kept.", severity="warning", markup=False
             )
             return
+        if outcome is Submitted.REFUSED:
+            self.notify(self.session.refusal or "", title="Not sent", severity="warning", markup=False)
+            return
         prompt.clear()
+        self.attach.refresh()
         self.history.saved(created=not was_saved and self.session.conversation_id is not None)
-        drawn = await self.chat_pane.add_user(text)
+        drawn = await self.chat_pane.add_user(text, self.session.conversation.messages[-1].attachments)
         drawn.row = self.session.recorder.last_prompt
         self.refresh_context()
         if outcome is Submitted.QUEUED:
@@ -589,6 +599,16 @@ class ChatScreen(Screen[None]):
     def action_kb_sources(self) -> None:
         """The passages the last grounded reply was given, with file and lines."""
         self.kb.open_sources()
+
+    def action_attach(self) -> None:
+        """Choose an image (any file for the agent) to send with the next prompt."""
+        self.attach.open_picker()
+
+    def on_attachment_list_remove(self, message: AttachmentList.Remove) -> None:
+        self.attach.remove(message.index)
+
+    def on_attachment_list_leave(self, message: AttachmentList.Leave) -> None:
+        self.query_one(PromptInput).focus()
 
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""
