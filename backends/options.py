@@ -14,6 +14,8 @@ class RemoteOptions:
     """How to reach an OpenAI-compatible server."""
 
     base_url: str | None = None
+    more_urls: tuple[str, ...] = ()
+    """Further servers of the same model (``--base-url`` given again): see ``remote.endpoints``."""
     api_key_env: str = "OPENAI_API_KEY"
     connect_timeout_s: float = 10.0
     first_token_timeout_s: float = 120.0
@@ -21,6 +23,14 @@ class RemoteOptions:
     deadline_s: float = 900.0
     max_retries: int = 3
     ca_file: str | None = None
+    image_max_side: int = 1536
+    """Attached images larger than this on their longest side are scaled down before sending
+    (0: always sent as attached; see ``backends.images``)."""
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every server URL, the first one first."""
+        return tuple(url for url in (self.base_url, *self.more_urls) if url)
 
 
 @dataclass(frozen=True, slots=True)

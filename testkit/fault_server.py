@@ -90,10 +90,18 @@ class FaultServer:
         handler: Handler,
         models: tuple[str, ...] = ("fake-model",),
         tls: ssl.SSLContext | None = None,
+        *,
+        get_delay_s: float = 0.0,
+        owned_by: str | None = None,
+        health_status: int = 200,
     ) -> None:
         self.handler = handler
         self.models = models
         self.tls = tls
+        self.get_delay_s = get_delay_s
+        """How long every GET (``/health``, ``/v1/models``) waits before answering: a slower server."""
+        self.owned_by = owned_by
+        self.health_status = health_status
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -132,7 +140,15 @@ class FaultServer:
                 continue
             self.requests.append(request)
             if request.method == "GET":
-                body = json.dumps({"object": "list", "data": [{"id": m} for m in self.models]})
+                time.sleep(self.get_delay_s)
+                if request.path.endswith("/health") and self.health_status != 200:
+                    conn.sendall(json_response(self.health_status, '{"detail": "Not Found"}'))
+                    _close(conn)
+                    continue
+                cards = [
+                    {"id": m, **({"owned_by": self.owned_by} if self.owned_by else {})} for m in self.models
+                ]
+                body = json.dumps({"object": "list", "data": cards})
                 conn.sendall(json_response(200, body))
                 _close(conn)
                 continue
@@ -164,9 +180,13 @@ def _close(conn: socket.socket) -> None:
 
 @contextmanager
 def fault_server(
-    handler: Handler, models: tuple[str, ...] = ("fake-model",), tls: ssl.SSLContext | None = None
+    handler: Handler,
+    models: tuple[str, ...] = ("fake-model",),
+    tls: ssl.SSLContext | None = None,
+    **options: Any,
 ) -> Iterator[FaultServer]:
-    server = FaultServer(handler, models, tls)
+    """A ``FaultServer`` for the ``with`` block; ``options``: get_delay_s, owned_by, health_status."""
+    server = FaultServer(handler, models, tls, **options)
     try:
         yield server
     finally:
@@ -190,6 +210,19 @@ def silent(conn: socket.socket, attempt: int) -> None:
                 raise ConnectionResetError("client hung up")
         except TimeoutError:
             continue
+
+
+def hello(conn: socket.socket, attempt: int) -> None:
+    """A short complete reply: ``hello``."""
+    conn.sendall(head() + sse("hel") + sse("lo") + sse(finish="stop") + b"data: [DONE]\n\n")
+
+
+def dead_url() -> str:
+    """A loopback URL where nothing listens (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    return f"http://127.0.0.1:{port}/v1"
 
 
 def connect(base_url: str, model: str | None = None, **remote: Any) -> RemoteBackend:

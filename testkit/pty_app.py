@@ -21,12 +21,29 @@ import time
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PLAIN_DA1 = b"\x1b[?62;22c"
+"""What a terminal without graphics answers to the device attributes query (every terminal
+answers it; the app asks once at start-up, see ``tui.terminal_query``)."""
 
 
 class PtyApp:
     """One process on its own pty of ``columns`` x ``rows``; ``close`` ends it."""
 
-    def __init__(self, argv: list[str], *, columns: int, rows: int, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        columns: int,
+        rows: int,
+        env: dict[str, str],
+        answers: dict[bytes, bytes] | None = None,
+        answer_delay_s: float = 0.0,
+    ) -> None:
+        self.answer_delay_s = answer_delay_s
+        """How long the fake terminal takes to answer (a slow SSH link)."""
+        self.answers = answers if answers is not None else {b"\x1b[c": PLAIN_DA1}
+        """A fake terminal's replies: when the app writes a key, the value is typed back at once
+        (from the reader thread, so within the 0.1 s a terminal query waits)."""
         self.started = time.perf_counter()
         pid, fd = pty.fork()
         if pid == 0:  # the child: becomes the app, with the pty as its controlling terminal
@@ -64,6 +81,11 @@ class PtyApp:
                     self._lock.notify_all()
                     return
                 self._chunks.append((time.perf_counter(), data))
+                replies = b"".join(reply for query, reply in self.answers.items() if query in data)
+                if replies and self.answer_delay_s:
+                    threading.Timer(self.answer_delay_s, os.write, (self.fd, replies)).start()
+                elif replies:
+                    os.write(self.fd, replies)
                 self._buffer += data
                 self._total += len(data)
                 self._lock.notify_all()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,19 +69,20 @@ def wait_healthy(process: subprocess.Popen[bytes], base: str, timeout_s: float =
         time.sleep(0.5)
 
 
-@pytest.fixture(scope="session")
-def transformers_server(
-    embedded_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServedModel]:
-    """Start the server, wait for /health, yield where it is, stop it by pid."""
+@contextmanager
+def serving(model_dir: Path, workdir: Path, model_id: str = MODEL_ID) -> Iterator[ServedModel]:
+    """One ``transformers serve`` process on ``model_dir`` (listed as ``model_id``); stopped (its
+    whole group) on exit."""
     port = free_port()
-    hub = fake_hub_cache(tmp_path_factory.mktemp("hf-hub"), embedded_model_dir)
+    hub_root = workdir / "hf-hub"
+    hub_root.mkdir(parents=True, exist_ok=True)
+    hub = fake_hub_cache(hub_root, model_dir, model_id)
     env = dict(os.environ, HF_HUB_CACHE=str(hub), HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost")
     cli = Path(sys.executable).with_name("transformers")
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    log_path = workdir / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(cli), "serve", MODEL_ID, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+            [str(cli), "serve", model_id, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -89,11 +91,45 @@ def transformers_server(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(process, base)
-        yield ServedModel(f"{base}/v1", MODEL_ID, process.pid, log_path)
+        yield ServedModel(f"{base}/v1", model_id, process.pid, log_path)
     finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers; fine if already gone."""
+    with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def transformers_server(
+    embedded_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedModel]:
+    """Start the server, wait for /health, yield where it is, stop it by pid."""
+    with serving(embedded_model_dir, tmp_path_factory.mktemp("serve")) as served:
+        yield served
+
+
+VISION_MODEL_ID = "local/tiny-llava"
+
+
+@pytest.fixture(scope="session")
+def tiny_vision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random LLaVA of ``testkit.vision``, written once per session."""
+    from testkit.vision import write_tiny_llava
+
+    return write_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+
+
+@pytest.fixture(scope="session")
+def vision_server(tiny_vision_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
+    """``transformers serve`` on the tiny vision model (it takes ``image_url`` content parts)."""
+    with serving(tiny_vision_dir, tmp_path_factory.mktemp("serve-vision"), VISION_MODEL_ID) as served:
+        yield served

@@ -54,4 +54,4 @@ def embedded_model_dir() -> Iterator[Path]:
     yield convert_gguf(embedded_gguf_path())
 
 
-from testkit.serve import transformers_server  # noqa: E402, F401  (session fixture)
+from testkit.serve import tiny_vision_dir, transformers_server, vision_server  # noqa: E402, F401  (session fixtures)

@@ -19,7 +19,7 @@ from textual.theme import Theme
 from backends.base import ChatBackend, ProgressCallback
 from backends.registry import create_backend
 from themes import BASIC_TERMINAL_THEME, DEFAULT_THEME, load_catalog
-from tui import clipboard
+from tui import clipboard, image_preview
 from tui.crash import crash_message, known_secrets, write_report
 from tui.driver import SafeLinuxDriver, driver_class
 from tui.exit_guard import ExitGuard, process_guard
@@ -119,6 +119,8 @@ class InternLMApp(App[None]):
         self._signal_loop = asyncio.get_running_loop()
         self.exit_guard: ExitGuard = process_guard()
         self.exit_guard.install(self._signal_received)
+        if image_preview.mode() == "kitty" and isinstance(self._driver, SafeLinuxDriver):
+            image_preview.route_graphics(partial(SafeLinuxDriver.write, self._driver))
 
     def _signal_received(self, signum: int) -> None:
         """In the signal handler: stop waiting on the terminal, hand the exit to the event loop."""

@@ -17,7 +17,9 @@ from backends.base import BackendConfigError
 from backends.events import GenerationParams
 from backends.options import AgentOptions, BackendOptions, RemoteOptions
 from backends.registry import BACKEND_NAMES, check_backend_name
+from kb.errors import KbError
 from tui import __version__
+from tui.attachments import DEFAULT_MAX_MB, AttachmentError, Loaded, load_attachment
 from tui.config import (
     ConfigError,
     FileConfig,
@@ -26,6 +28,7 @@ from tui.config import (
     line_of,
     load_config,
 )
+from tui.pending_files import MAX_FILES
 from tui.resume import LATEST, apply_resume
 from tui.sanitize import one_line, sanitize
 from tui.settings import AppSettings
@@ -48,6 +51,32 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see internlm-tui --help)")
+
+
+class AppendUrl(argparse.Action):
+    """``--base-url`` may be given several times; given on the command line at all, it replaces
+    the config file's list instead of adding to it (argparse's ``append`` would add)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        current = getattr(namespace, self.dest, None)
+        urls = [] if current is None or current is self.default else list(current)
+        urls.append(str(values))
+        setattr(namespace, self.dest, urls)
+
+
+def url_list(value: object) -> list[str]:
+    """``--base-url`` as a list, whether it came from flags, the config file or a saved chat."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(url) for url in value]  # type: ignore[attr-defined]
 
 
 def positive_integer(text: str) -> int:
@@ -83,7 +112,8 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="internlm-tui",
         description="Keyboard-only terminal chat for InternLM-family models. "
-        "With no flags it chats with the embedded SmolLM2-135M-Instruct model.",
+        "With no flags it chats with the embedded SmolLM2-135M-Instruct model. "
+        "'internlm-tui download ORG/NAME' fetches a hub model with progress (see download --help).",
     )
     parser.add_argument("--version", action="version", version=f"internlm-tui {__version__}")
     parser.add_argument(
@@ -126,7 +156,11 @@ def build_parser() -> OneLineParser:
 
     remote = parser.add_argument_group("remote backend")
     remote.add_argument(
-        "--base-url", default=None, help="OpenAI-compatible server, e.g. http://host:23333/v1"
+        "--base-url",
+        default=None,
+        action=AppendUrl,
+        help="OpenAI-compatible server, e.g. http://host:23333/v1; give it again for more servers "
+        "of the same model (each new chat goes to the fastest healthy one)",
     )
     remote.add_argument(
         "--api-key-env",
@@ -162,6 +196,36 @@ def build_parser() -> OneLineParser:
         default=None,
         help="how copies reach you: the terminal's clipboard (OSC 52, also over SSH and tmux), "
         "a file, or auto (a file on terminals without OSC 52, such as the Linux console)",
+    )
+
+    files = parser.add_argument_group("images")
+    files.add_argument(
+        "--attach",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="attach an image (any file with --backend agent) to the first prompt; repeatable",
+    )
+    files.add_argument(
+        "--no-image-preview",
+        action="store_true",
+        default=None,
+        help="show attached images as a line of text (name, size, pixels) instead of a picture",
+    )
+    files.add_argument(
+        "--image-max-side",
+        type=non_negative_integer,
+        default=None,
+        metavar="PX",
+        help="scale images larger than this (longest side) before sending; 0 sends them as they are "
+        f"(default: {RemoteOptions().image_max_side})",
+    )
+    files.add_argument(
+        "--max-attachment-mb",
+        type=positive_number,
+        default=None,
+        metavar="MB",
+        help=f"largest file that can be attached (default: {DEFAULT_MAX_MB:g})",
     )
 
     history = parser.add_argument_group("history")
@@ -212,6 +276,28 @@ def build_parser() -> OneLineParser:
         help="run the Python tool even where it cannot be isolated (no bubblewrap / user namespaces): "
         "it can then read your files and reach the network",
     )
+    knowledge = parser.add_argument_group("knowledge base")
+    knowledge.add_argument(
+        "--kb",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="attach a folder of documents (Markdown, text, reST, HTML, PDF); repeatable",
+    )
+    knowledge.add_argument(
+        "--kb-query",
+        default=None,
+        metavar="TEXT",
+        help="index the --kb folders, print the best passages as JSON and exit (--top-k N of them, "
+        "default 5)",
+    )
+    knowledge.add_argument(
+        "--embedding-model",
+        default=None,
+        metavar="PATH_OR_ID",
+        help="sentence-transformers model for search (default: the packaged all-MiniLM-L6-v2; "
+        "BAAI/bge-m3 for Chinese)",
+    )
     return parser
 
 
@@ -221,20 +307,25 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         check_theme(args.theme)
     backend_name = args.backend or "local"
     check_backend_name(backend_name)
-    uses_local_model = backend_name == "local" or (backend_name == "agent" and not args.base_url)
+    urls = url_list(args.base_url)
+    uses_local_model = backend_name == "local" or (backend_name == "agent" and not urls)
     if uses_local_model:
         from backends.local.model_source import resolve_model
 
         resolve_model(args.model)
-    if backend_name == "remote" and not args.base_url:
+    if backend_name == "remote" and not urls:
         raise UsageError("--backend remote needs --base-url, e.g. http://host:23333/v1")
-    if args.base_url and not args.base_url.startswith(("http://", "https://")):
-        raise UsageError(f"--base-url must start with http:// or https://, got {args.base_url!r}")
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"--base-url must start with http:// or https://, got {url!r}")
+    if len(set(urls)) != len(urls):
+        raise UsageError("--base-url: the same server is given twice")
     if args.ca_file and not Path(args.ca_file).expanduser().is_file():
         raise UsageError(f"--ca-file {args.ca_file} is not a readable file")
     defaults = RemoteOptions()
     remote = RemoteOptions(
-        base_url=args.base_url,
+        base_url=urls[0] if urls else None,
+        more_urls=tuple(urls[1:]),
         api_key_env=args.api_key_env or defaults.api_key_env,
         connect_timeout_s=args.connect_timeout or defaults.connect_timeout_s,
         first_token_timeout_s=args.first_token_timeout or defaults.first_token_timeout_s,
@@ -242,6 +333,7 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         deadline_s=args.deadline or defaults.deadline_s,
         max_retries=defaults.max_retries if args.max_retries is None else args.max_retries,
         ca_file=str(Path(args.ca_file).expanduser()) if args.ca_file else None,
+        image_max_side=defaults.image_max_side if args.image_max_side is None else args.image_max_side,
     )
     tools = tuple(t.strip() for t in (args.tools or "").split(",") if t.strip())
     mcp_config = getattr(args, "mcp_config", None)
@@ -255,7 +347,7 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
             raise UsageError(str(exc)) from None
     auto_from_file = getattr(args, "auto_approve_from", None)
     agent = AgentOptions(
-        llm_backend="remote" if args.base_url else "local",
+        llm_backend="remote" if urls else "local",
         tools=tools,
         mcp_config=mcp_config,
         approve="ask" if auto_from_file else (args.approve or "ask"),
@@ -290,8 +382,41 @@ def settings_from_args(args: argparse.Namespace, config: FileConfig | None = Non
         theme=args.theme,
         clipboard=args.clipboard or "auto",
         keymap=dict(config.keymap) if config else {},
+        kb_folders=kb_folders(args),
+        embedding_model=args.embedding_model,
         auto_approve_from=auto_from_file,
+        image_preview=not args.no_image_preview,
+        max_attachment_mb=args.max_attachment_mb or DEFAULT_MAX_MB,
+        attach=attached_files(
+            args.attach or [], any_file=backend_name == "agent", max_mb=args.max_attachment_mb
+        ),
     )
+
+
+def kb_folders(args: argparse.Namespace) -> tuple[Path, ...]:
+    """The ``--kb`` folders, each checked to exist (misuse otherwise)."""
+    folders = []
+    for text in args.kb or ():
+        folder = Path(text).expanduser()
+        if not folder.is_dir():
+            raise UsageError(f"--kb {text} is not a folder")
+        folders.append(folder)
+    return tuple(folders)
+
+
+def attached_files(paths: list[str], *, any_file: bool, max_mb: float | None) -> tuple[Loaded, ...]:
+    """``--attach`` files, loaded and checked now: a bad one is CLI misuse (one line, exit 2)."""
+    found: list[Loaded] = []
+    for path in paths:
+        try:
+            loaded = load_attachment(path, any_file=any_file, max_mb=max_mb or DEFAULT_MAX_MB)
+        except AttachmentError as exc:
+            raise UsageError(f"--attach: {exc}") from None
+        if all(item.attachment.sha256 != loaded.attachment.sha256 for item in found):
+            found.append(loaded)
+    if len(found) > MAX_FILES:
+        raise UsageError(f"--attach: at most {MAX_FILES} files can go with one prompt")
+    return tuple(found)
 
 
 def check_theme(name: str) -> None:
@@ -325,23 +450,43 @@ def parse_settings(argv: Sequence[str] | None = None) -> AppSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``internlm-tui`` console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["download"]:
+        return download_main(arguments[1:])
     try:
         args, config = parse_with_config(argv)
         if args.list or args.export is not None:
             return run_history_command(args)
+        if args.kb_query is not None:
+            return run_kb_query(args)
         store = open_store(Path(args.db).expanduser() if args.db else None)
         if args.resume is not None:
             apply_resume(args, store)
         settings = settings_from_args(args, config)
         check_keymap(settings.keymap, config.path)
-    except (UsageError, ConfigError, BackendConfigError, StoreError, OSError) as exc:
+    except (UsageError, ConfigError, BackendConfigError, StoreError, KbError, OSError) as exc:
         print(f"internlm-tui: error: {one_line(str(exc), limit=1000)}", file=sys.stderr)
         return EXIT_USAGE
+    from tui import image_preview
+
+    image_preview.detect(settings.image_preview)  # asks the terminal: must run before Textual starts
     from tui.app import InternLMApp
 
     app = InternLMApp(settings, store=store)
     app.run()
     return app.return_code or 0
+
+
+def download_main(argv: Sequence[str]) -> int:
+    """``internlm-tui download ORG/NAME [--revision R] [--hub hf|modelscope]``."""
+    from tui.download_command import main as run
+
+    parser = OneLineParser(prog="internlm-tui download", description="Download a model into the hub cache.")
+    try:
+        return run(argv, parser)
+    except UsageError as exc:
+        print(f"internlm-tui: error: {one_line(str(exc), limit=1000)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def check_keymap(keymap: dict[str, str], path: Path | None) -> None:
@@ -358,6 +503,23 @@ def check_keymap(keymap: dict[str, str], path: Path | None) -> None:
             raise ConfigError(
                 f"{where}: [keymap] has no binding {binding_id!r}; known ids: {', '.join(sorted(known))}"
             )
+
+
+def run_kb_query(args: argparse.Namespace) -> int:
+    """``--kb-query``: index the folders, print the hits as JSON; no app, no chat model."""
+    from kb.cli import query
+
+    if not args.kb:
+        raise UsageError("--kb-query needs at least one --kb DIR")
+    if not args.kb_query.strip():
+        raise UsageError("--kb-query needs some text to search for")
+    folders = kb_folders(args)
+    text, warnings = query(folders, args.kb_query, args.top_k or 5, args.embedding_model)
+    for warning in warnings:
+        print(f"internlm-tui: warning: {one_line(warning, limit=1000)}", file=sys.stderr)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+    return 0
 
 
 def run_history_command(args: argparse.Namespace) -> int:

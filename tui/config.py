@@ -22,14 +22,17 @@ from typing import Any
 CONFIG_ENV = "INTERNLM_TUI_CONFIG"
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "": ("model and backend", "appearance", "history"),
+    "": ("model and backend", "appearance", "history", "images"),
     "generation": ("generation",),
     "remote": ("remote backend",),
     "agent": ("agent backend",),
+    "kb": ("knowledge base",),
 }
 """Config section -> the ``--help`` groups whose flags it may set ("" is the top level)."""
 
-COMMAND_ONLY = frozenset({"list", "resume", "export", "format", "output", "config", "help", "version"})
+COMMAND_ONLY = frozenset(
+    {"list", "resume", "export", "format", "output", "config", "help", "version", "kb_query", "attach"}
+)
 """Flags that ask for one action now; they make no sense as defaults."""
 
 
@@ -137,8 +140,18 @@ def _convert(action: argparse.Action, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError("must be true or false")
         return value
+    if action.dest == "kb":  # knowledge-base folders: one or a list; --kb flags add to them
+        folders = value if isinstance(value, list) else [value]
+        if not folders or not all(isinstance(item, str) and item.strip() for item in folders):
+            raise ValueError("must be a folder or a list of folders")
+        return list(folders)
     if isinstance(value, list) and action.dest == "tools":
         value = ",".join(str(item) for item in value)
+    if action.dest == "base_url":  # one URL or a list of them (several servers)
+        urls = value if isinstance(value, list) else [value]
+        if not urls or not all(isinstance(url, str) and url for url in urls):
+            raise ValueError("must be a URL or a list of URLs")
+        return list(urls)
     if isinstance(value, bool | dict | list):
         raise ValueError(f"must be a single value, got {value!r}")
     converted = value

@@ -157,7 +157,8 @@ class HistoryController:
                     await trace.restore(
                         tool.name, tool.arguments, tool.output, tool.ok, tool.elapsed_s, tool.call_id
                     )
-        widgets = [widget_for(m, versions.get(m.id)) for m in stored[start:]]
+        files = self.session.files_of
+        widgets = [widget_for(m, versions.get(m.id), files.get(m.id, ())) for m in stored[start:]]
         await pane.mount_all(widgets)
         screen.refresh_context()
         if target_index is not None:
@@ -188,7 +189,11 @@ class HistoryController:
             return
         new_start = max(0, self._window_start - WINDOW)
         versions = self.session.versions()
-        older = [widget_for(m, versions.get(m.id)) for m in self._stored[new_start : self._window_start]]
+        files = self.session.files_of
+        older = [
+            widget_for(m, versions.get(m.id), files.get(m.id, ()))
+            for m in self._stored[new_start : self._window_start]
+        ]
         self._window_start = new_start
         pane = self.screen.chat_pane
         first = pane.children[0] if pane.children else None

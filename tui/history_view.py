@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widget import Widget
 
-from backends.events import Usage
+from backends.events import Attachment, Usage
 from tui.session import Version
 from tui.store.store import StoredMessage
 from tui.widgets.assistant_message import AssistantMessage
@@ -41,11 +41,14 @@ def note_for(message: StoredMessage, version: Version | None = None) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def widget_for(message: StoredMessage, version: Version | None = None) -> Widget:
-    """A finished widget for one stored message, knowing its id and which version it is."""
+def widget_for(
+    message: StoredMessage, version: Version | None = None, files: tuple[Attachment, ...] = ()
+) -> Widget:
+    """A finished widget for one stored message, knowing its id, which version it is and the
+    files sent with it."""
     widget: UserMessage | AssistantMessage
     if message.role == "user":
-        widget = UserMessage(message.content, header=version_label(version))
+        widget = UserMessage(message.content, header=version_label(version), attachments=files)
     else:
         widget = AssistantMessage(message.content, note=note_for(message, version))
     widget.message_id = message.id

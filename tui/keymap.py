@@ -26,6 +26,9 @@ GROUP_TITLES = {
     "ConfirmScreen": "Confirm",
     "RenameScreen": "Rename",
     "ModelPicker": "Model list (ctrl+o)",
+    "AttachmentList": "Attached files (Tab to them)",
+    "AttachPicker": "Attach a file (F5)",
+    "ServersScreen": "Servers (F12)",
     "KeysHelp": "This list",
     "InternLMApp": "Anywhere",
 }

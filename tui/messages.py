@@ -52,6 +52,33 @@ class BackendFailed(Message):
         self.message = message
 
 
+class KbProgress(Message):
+    """Knowledge-base indexing progress: stage ("scan", "index", "embed"), done of total."""
+
+    def __init__(self, stage: str, done: int, total: int) -> None:
+        super().__init__()
+        self.stage = stage
+        self.done = done
+        self.total = total
+
+
+class KbIndexed(Message):
+    """A knowledge-base indexing run ended; ``error`` is one line when it failed."""
+
+    def __init__(self, error: str | None = None) -> None:
+        super().__init__()
+        self.error = error
+
+
+class SourcesFound(Message):
+    """Knowledge-base passages were sent with turn ``turn_id`` (``kb.hit.Hit`` objects)."""
+
+    def __init__(self, turn_id: int, hits: list[Any]) -> None:
+        super().__init__()
+        self.turn_id = turn_id
+        self.hits = hits
+
+
 class McpStatusChanged(Message):
     """An MCP server started, failed or died (posted from the MCP hub's thread)."""
 

@@ -35,7 +35,7 @@ def parse_model_spec(spec: str, current: BackendOptions) -> BackendOptions | str
             return f"{first!r} is not an http(s) URL of a server"
         if len(words) > 2:
             return "a server URL takes at most one model name after it"
-        remote = replace(current.remote, base_url=first)
+        remote = replace(current.remote, base_url=first, more_urls=())
         model = words[1] if len(words) > 1 else None
         return replace(current, backend="remote", model=model, remote=remote, trust_remote_code=False)
     if len(words) > 1:

@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future
 from typing import Any
 
-from backends.events import GenerationParams, Usage
+from backends.events import Attachment, GenerationParams, Usage
 from tui.store.store import HistoryStore, RowRef, title_from_prompt
 
 
@@ -57,8 +57,10 @@ class ChatRecorder:
         system: str | None,
         params: dict[str, Any],
         options: dict[str, Any] | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> bool:
-        """Save a prompt (creating the conversation on the first one). True if a new one was begun."""
+        """Save a prompt with its attached files (creating the conversation on the first one).
+        True if a new one was begun."""
         created = False
         if self._conversation is None or _failed(self._conversation):
             self._conversation = self.store.submit_conversation(
@@ -73,6 +75,7 @@ class ChatRecorder:
         self.last_prompt = self.store.submit_message(
             self._conversation, "user", text, backend=backend, model=model
         )
+        self.store.submit_attachments(self.last_prompt, attachments)
         return created
 
     def begin_reply(self, *, backend: str, model: str, params: dict[str, Any]) -> None:

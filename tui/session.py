@@ -12,10 +12,11 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from backends.base import ChatBackend, ChoosesTools
 from backends.events import (
+    Attachment,
     BackendEvent,
     BackendInfo,
     ChatMessage,
@@ -26,15 +27,24 @@ from backends.events import (
     ToolCall,
     ToolResult,
 )
+from tui.attachments import loaded_from
 from tui.chat_tools import ChatTools
 from tui.context_meter import ContextUse, Measured, measure, oldest_to_drop
 from tui.conversation import Conversation
 from tui.credentials import without_credentials
+from tui.pending_files import PendingFiles, refusal
 from tui.recorder import ChatRecorder, params_from_dict
 from tui.sanitize import storable
 from tui.settings import AppSettings
 from tui.store.store import ConversationSummary, HistoryStore, RowRef, StoredMessage
 from tui.token_inbox import TokenInbox
+
+if TYPE_CHECKING:
+    from kb.hit import Hit
+    from kb.knowledge import KnowledgeSet
+
+KB_TOP_K = 5
+"""How many passages of the attached knowledge base go into each question."""
 
 SYNC_WAIT_S = 1.0
 """How long a branch action waits for queued history writes before saying history is busy."""
@@ -55,6 +65,9 @@ class Submitted(enum.Enum):
     """Saved; start the reply now (``begin_turn``)."""
     HISTORY = "history"
     """History could not record a new branch (busy, read-only or full): nothing was sent."""
+    REFUSED = "refused"
+    """The backend cannot take what is attached (``ChatSession.refusal`` says why): nothing was
+    sent, the prompt and the attachments are kept."""
 
 
 @dataclass
@@ -72,6 +85,8 @@ class Turn:
     cancel: threading.Event = field(default_factory=threading.Event)
     inbox: TokenInbox = field(default_factory=TokenInbox)
     """Reply text the worker has read and the screen has not taken yet (see ``take_text``)."""
+    sources: list[Hit] = field(default_factory=list)
+    """Knowledge-base passages sent with this turn as numbered sources (see ``ground``)."""
 
     @property
     def cancelled(self) -> bool:
@@ -97,6 +112,8 @@ class OpenedChat:
 
     summary: ConversationSummary
     messages: list[StoredMessage]
+    files: dict[int, tuple[Attachment, ...]] = field(default_factory=dict)
+    """The attached files of those messages, by message id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +144,14 @@ class ChatSession:
         """The server's own token count after the last reply (see ``tui.context_meter``)."""
         self.tools = ChatTools()
         """This chat's tool choice and "always" approvals (saved with it)."""
+        self.knowledge: KnowledgeSet | None = None
+        """Attached knowledge-base folders: each question is grounded in them (see ``ground``)."""
+        self.files = PendingFiles()
+        """Files attached to the prompt being written (sent and saved with it)."""
+        self.refusal: str | None = None
+        """Why the last prompt was ``REFUSED`` (one line)."""
+        self.files_of: dict[int, tuple[Attachment, ...]] = {}
+        """Attached files of the stored messages of the branch shown, by message id."""
         self._turn_counter = 0
 
     # ----- state -------------------------------------------------------------------------
@@ -168,7 +193,12 @@ class ChatSession:
             return Submitted.BUSY
         if self.backend is None and self.backend_error is not None:
             return Submitted.UNAVAILABLE
-        self.conversation.add(ChatMessage("user", text))
+        attachments = self.files.attachments
+        self.refusal = refusal(attachments, self.backend.info if self.backend is not None else None)
+        if self.refusal is not None:
+            return Submitted.REFUSED
+        self.conversation.add(ChatMessage("user", text, attachments=attachments))
+        self.files.clear()
         info = self._info()
         self.recorder.record_user(
             text,
@@ -177,6 +207,7 @@ class ChatSession:
             system=self.conversation.system,
             params=self.params.as_dict(),
             options=launch_options(self.settings),
+            attachments=attachments,
         )
         if self.tools != ChatTools() and len(self.conversation.messages) == 1:
             self._save_tools()  # a new chat's choice, made before it had a row
@@ -203,6 +234,30 @@ class ChatSession:
         )
         self.turn = turn
         return turn
+
+    def ground(self, turn: Turn) -> list[Hit]:
+        """With a knowledge base attached: pick up changed files, find the passages for the turn's
+        question and send them as numbered sources in the system message. The user's text is
+        sent and stored as typed. Runs on the turn's worker thread (indexing and the embedding
+        model must never block the UI); the passages found, or [] (a failure is logged on the
+        turn as ``sources`` left empty: the question is still answered, ungrounded)."""
+        knowledge = self.knowledge
+        if not knowledge or turn.cancelled or self.has_capability("tools"):
+            return []  # an agent does not read system messages: it gets the kb_search tool instead
+        from kb.grounding import with_sources
+
+        question = next((m.content for m in reversed(turn.messages) if m.role == "user"), "")
+        try:
+            knowledge.refresh(turn.cancel)
+            hits = knowledge.search(question, KB_TOP_K)
+        except Exception:  # a vanished folder or a broken index must not stop the chat
+            return []
+        if hits:
+            system = next((m.content for m in turn.messages if m.role == "system"), None)
+            rest = [m for m in turn.messages if m.role != "system"]
+            turn.messages = [ChatMessage("system", with_sources(system, hits)), *rest]
+            turn.sources = hits
+        return hits
 
     def stored_id(self, row: RowRef | None) -> int | None:
         """The id of a stored row (None while its write waits behind another instance's lock)."""
@@ -343,6 +398,7 @@ class ChatSession:
         self.params = self.settings.params
         self.tools = ChatTools()
         self.queued = False
+        self.files_of = {}
 
     def open(
         self, conversation_id: int, *, restore_params: bool = True, at_message: int | None = None
@@ -365,7 +421,8 @@ class ChatSession:
         self.tools = ChatTools.from_dict(summary.tools)
         self.recorder = ChatRecorder(self.store, conversation_id)
         self.queued = False
-        return OpenedChat(summary, self._load_path(conversation_id, summary.system))
+        stored = self._load_path(conversation_id, summary.system)
+        return OpenedChat(summary, stored, self.files_of)
 
     # ----- branches ----------------------------------------------------------------------
     def synced(self) -> bool:
@@ -416,7 +473,11 @@ class ChatSession:
         original = next((m for m in self.path if m.id == message_id and m.role == "user"), None)
         if original is None:
             return Submitted.EMPTY
+        kept = self.files_of.get(message_id, ())  # the new version keeps the original's files
         self._show_branch(original.parent_id)
+        if not len(self.files):
+            for attachment in kept:
+                self.files.add(loaded_from(attachment))
         return self.submit(text)
 
     def switch_version(self, message_id: int, step: int) -> bool:
@@ -479,7 +540,8 @@ class ChatSession:
         branch of the same chat the oldest messages the user chose to leave out stay left out."""
         stored = self.store.get_path(conversation_id)
         self.measured = None
-        messages = _chat(stored)
+        self.files_of = self.store.attachments([m.id for m in stored if m.role == "user"])
+        messages = _chat(stored, self.files_of)
         dropped = min(self.conversation.dropped, max(0, len(messages) - 1)) if keep_dropped else 0
         self.conversation = Conversation(
             system=system if system is not None else self.settings.system,
@@ -534,10 +596,14 @@ class ChatSession:
         return BackendInfo(self.settings.backend.backend, self.settings.backend.model or "embedded")
 
 
-def _chat(stored: list[StoredMessage]) -> list[ChatMessage]:
-    """Stored messages as the backend sees them (empty replies, such as failed ones, left out)."""
+def _chat(
+    stored: list[StoredMessage], files: dict[int, tuple[Attachment, ...]] | None = None
+) -> list[ChatMessage]:
+    """Stored messages as the backend sees them (empty replies, such as failed ones, left out),
+    prompts with their attached files."""
+    files = files or {}
     return [
-        ChatMessage("user" if m.role == "user" else "assistant", m.content)
+        ChatMessage("user" if m.role == "user" else "assistant", m.content, attachments=files.get(m.id, ()))
         for m in stored
         if m.role in ("user", "assistant") and m.content
     ]

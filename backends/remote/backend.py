@@ -8,8 +8,10 @@ socket down (so the server sees the disconnect and stops generating).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -34,9 +36,17 @@ from backends.events import (
     ToolCall,
     Usage,
 )
+from backends.images import prepare_image
 from backends.options import BackendOptions, RemoteOptions
-from backends.remote.errors import describe_status, is_retryable_status, scrub, server_message
-from backends.remote.http import HangUp, display_url, make_client, retry_after_s, unreachable_message
+from backends.remote.endpoints import Endpoint, EndpointPool, EndpointStatus
+from backends.remote.errors import (
+    describe_image_refusal,
+    describe_status,
+    is_retryable_status,
+    scrub,
+    server_message,
+)
+from backends.remote.http import HangUp, display_url, retry_after_s, unreachable_message
 
 _POLL_S = 0.05
 _MAX_RETRY_WAIT_S = 30.0
@@ -57,10 +67,42 @@ class _Chunk:
 class _Retry(Exception):
     """This attempt failed before anything was shown; another one may succeed."""
 
-    def __init__(self, message: str, wait_s: float | None = None) -> None:
+    def __init__(self, message: str, wait_s: float | None = None, *, unreachable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.wait_s = wait_s
+        self.unreachable = unreachable
+        """The connection itself failed: another endpoint of the pool may take the turn."""
+
+
+@dataclass
+class _Binding:
+    """The endpoint a conversation stays on and the session id it sends there."""
+
+    endpoint: Endpoint
+    session_id: int = field(default_factory=lambda: secrets.randbelow(2**31 - 2) + 1)
+
+
+SESSION_HEADER = "X-Session-Id"
+"""Sent with every request of a conversation (the same value each turn), so a router or proxy
+in front of several servers can keep the conversation on one of them."""
+
+_MAX_BINDINGS = 256
+
+
+def conversation_key(messages: Sequence[ChatMessage]) -> str:
+    """What identifies a conversation across its turns: its system prompt and first user message.
+
+    The session hands the backend whole message lists, not chat ids, and both of these stay the
+    same for every turn, regenerate and edit of later messages of one chat.
+    """
+    system = next((m.content for m in messages if m.role == "system"), "")
+    first = next((m.content for m in messages if m.role == "user"), "")
+    return _digest(f"{system}\0{first}")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -76,6 +118,17 @@ class _Progress:
     tools_sent: bool = False
     calls: dict[int, dict[str, str]] = field(default_factory=dict)
     """Tool calls assembled from streamed ``tool_calls`` deltas, by their index."""
+    images: bool = False
+    """The request carries images: a 400/413/415/422 is then explained as an image refusal."""
+
+
+def _has_images(body: dict[str, Any]) -> bool:
+    """Whether a chat request has ``image_url`` content parts."""
+    return any(
+        isinstance(m.get("content"), list) and any(p.get("type") == "image_url" for p in m["content"])
+        for m in body.get("messages", [])
+        if isinstance(m, dict)
+    )
 
 
 def _sent_key(client: httpx.Client) -> str:
@@ -159,18 +212,21 @@ class RemoteBackend:
     """Streams chat (and raw-prompt) completions from an OpenAI-compatible server."""
 
     def __init__(
-        self, options: RemoteOptions, model: str, client: httpx.Client, windows: dict[str, int] | None = None
+        self, options: RemoteOptions, model: str, pool: EndpointPool, windows: dict[str, int] | None = None
     ) -> None:
         self._options = options
-        self._client = client
+        self._pool = pool
+        self._bindings: dict[str, _Binding] = {}
+        self._current: _Binding | None = None
         self.model = model
         self._windows = windows or {}
         """Context length per model, where ``/v1/models`` says (vLLM's and lmdeploy's ``max_model_len``)."""
         self.info = BackendInfo(
             name="remote",
             model=model,
-            device=display_url(options.base_url),
-            capabilities=frozenset({"stream", "cancel", "models", "complete"}),
+            device=display_url(options.base_url)
+            + (f" +{len(pool.endpoints) - 1}" if len(pool.endpoints) > 1 else ""),
+            capabilities=frozenset({"stream", "cancel", "models", "complete", "endpoints", "images"}),
             context_window=self._windows.get(model),
         )
 
@@ -179,33 +235,44 @@ class RemoteBackend:
     def connect(cls, options: BackendOptions, progress: ProgressCallback) -> RemoteBackend:
         """Check the server and choose the model (``--model``, else the first listed one)."""
         remote = options.remote
-        client = make_client(remote)
-        progress(f"Contacting {display_url(remote.base_url)}…", None)
+        pool = EndpointPool.from_options(remote)
         try:
-            cards = cls._fetch_cards(client, remote)
+            endpoint = pool.first
+            if len(pool.endpoints) > 1:
+                progress(f"Checking {len(pool.endpoints)} servers…", None)
+                pool.check_all()
+                best = pool.pick()
+                if best is None:
+                    raise BackendLoadError("no server is reachable: " + pool.describe_down())
+                endpoint = best
+            progress(f"Contacting {display_url(endpoint.url)}…", None)
+            cards = cls._fetch_cards(pool, endpoint, remote)
         except BackendLoadError:
-            client.close()
+            pool.close()
             raise
         models = [name for name, _window in cards]
         model = options.model
         if model is None:
             if not models:
-                client.close()
+                pool.close()
                 raise BackendLoadError("the server lists no models at /v1/models; pass --model NAME")
             model = models[0]
         elif models and model not in models:
-            client.close()
+            pool.close()
             raise BackendLoadError(f"the server has no model {model!r}; it serves: {', '.join(models[:8])}")
         windows = {name: window for name, window in cards if window is not None}
-        return cls(remote, model, client, windows)
+        return cls(remote, model, pool, windows)
 
     @staticmethod
-    def _fetch_cards(client: httpx.Client, remote: RemoteOptions) -> list[tuple[str, int | None]]:
+    def _fetch_cards(
+        pool: EndpointPool, endpoint: Endpoint, remote: RemoteOptions
+    ) -> list[tuple[str, int | None]]:
         """Each listed model with its context length where the server gives one."""
+        client = endpoint.client
         try:
             response = client.get("models")
         except httpx.TransportError as exc:
-            raise BackendLoadError(unreachable_message(exc, remote.base_url)) from None
+            raise BackendLoadError(unreachable_message(exc, endpoint.url)) from None
         if response.status_code in (401, 403):
             raise BackendLoadError(
                 describe_status(
@@ -218,6 +285,7 @@ class RemoteBackend:
             )
         if response.status_code >= 400:
             return []  # some servers do not implement /models; a chat request will tell
+        pool.note_models(endpoint, response)
         try:
             data = response.json().get("data", [])
             return [
@@ -230,7 +298,8 @@ class RemoteBackend:
 
     def list_models(self) -> list[str]:
         """The models the server offers now; raises ``BackendLoadError`` if it cannot be reached."""
-        cards = self._fetch_cards(self._client, self._options)
+        endpoint = self._current.endpoint if self._current else self._pool.first
+        cards = self._fetch_cards(self._pool, endpoint, self._options)
         self._windows.update({name: window for name, window in cards if window is not None})
         return [name for name, _window in cards]
 
@@ -261,8 +330,22 @@ class RemoteBackend:
     def request_body(self, messages: Sequence[ChatMessage], params: GenerationParams) -> dict[str, Any]:
         """The JSON of a streaming chat completion with our generation parameters."""
         body = self._common_body(params)
-        body["messages"] = [_message_json(m) for m in messages]
+        body["messages"] = [self._message_json(m) for m in messages]
         return body
+
+    def _message_json(self, message: ChatMessage) -> dict[str, Any]:
+        """One message; a user message with images becomes OpenAI content parts (text, then each
+        image as a ``data:`` URL, scaled to ``image_max_side``). Files that are not images are
+        the agent's business (its tools receive them), never sent to the model. An assistant's
+        ``tool_calls`` and a tool result's ``tool_call_id`` go as OpenAI has them."""
+        images = [a for a in message.attachments if a.is_image]
+        if message.role != "user" or not images:
+            return _message_json(message)
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+        for image in images:
+            url = prepare_image(image, self._options.image_max_side).data_url()
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        return {"role": "user", "content": parts}
 
     def stream_tools(
         self,
@@ -276,10 +359,14 @@ class RemoteBackend:
         ``tool_calls`` deltas are assembled and yielded as ``ToolCall`` events (``call_id`` is
         the server's id) just before ``Done``. A server that rejects ``tools`` (400 / 422)
         ends with an ``Error`` whose ``detail`` is ``TOOLS_REJECTED``."""
-        body = self.request_body(messages, params)
+        try:
+            body = self.request_body(messages, params)
+        except ValueError as exc:  # an attached image Pillow cannot read
+            yield Error(f"could not send an image: {exc}")
+            return
         if tools:
             body["tools"] = list(tools)
-        yield from self._stream_path("chat/completions", body, cancel)
+        yield from self._stream_path("chat/completions", body, cancel, conversation_key(messages))
 
     def stream(
         self,
@@ -289,7 +376,12 @@ class RemoteBackend:
         cancel: threading.Event,
     ) -> Iterator[BackendEvent]:
         """Stream one reply; every failure becomes one ``Error`` event with a one-line message."""
-        yield from self._stream_path("chat/completions", self.request_body(messages, params), cancel)
+        try:
+            body = self.request_body(messages, params)
+        except ValueError as exc:  # an attached image Pillow cannot read (checked when attached)
+            yield Error(f"could not send an image: {exc}")
+            return
+        yield from self._stream_path("chat/completions", body, cancel, conversation_key(messages))
 
     def complete(
         self,
@@ -306,23 +398,72 @@ class RemoteBackend:
         """
         body = self._common_body(params, stop)
         body["prompt"] = prompt
-        yield from self._stream_path("completions", body, cancel)
+        yield from self._stream_path("completions", body, cancel, _digest(prompt[:4096]))
 
     # ----- streaming -------------------------------------------------------------------------
+    # ----- endpoints -------------------------------------------------------------------------
+    def _bind(self, key: str) -> _Binding | None:
+        """The endpoint of this conversation; a new one goes to the best healthy endpoint."""
+        binding = self._bindings.get(key)
+        if binding is None:
+            endpoint = self._pool.pick()
+            if endpoint is None:
+                return None
+            binding = _Binding(endpoint)
+            if len(self._bindings) >= _MAX_BINDINGS:
+                self._bindings.pop(next(iter(self._bindings)))
+            self._bindings[key] = binding
+        self._current = binding
+        return binding
+
+    def _fail_over(self, binding: _Binding, tried: set[Endpoint], message: str) -> bool:
+        """Mark the endpoint down and move the conversation to the next healthy one, if any."""
+        if len(self._pool.endpoints) < 2:
+            return False
+        self._pool.mark_down(binding.endpoint, message)
+        tried.add(binding.endpoint)
+        endpoint = self._pool.pick(exclude=tried)
+        if endpoint is None:
+            return False
+        binding.endpoint = endpoint
+        return True
+
+    def endpoint_statuses(self) -> list[EndpointStatus]:
+        """The last known health and latency of every server (for the Servers screen)."""
+        return self._pool.statuses()
+
+    def check_endpoints(self) -> list[EndpointStatus]:
+        """Check every server now (blocking: call from a worker)."""
+        return self._pool.check_all()
+
+    def current_endpoint(self) -> str | None:
+        """The server the current conversation is on (without credentials), once it has one."""
+        return display_url(self._current.endpoint.url) if self._current else None
+
     def _stream_path(
-        self, path: str, body: dict[str, Any], cancel: threading.Event
+        self, path: str, body: dict[str, Any], cancel: threading.Event, key: str
     ) -> Iterator[BackendEvent]:
         started = time.monotonic()
         deadline = started + self._options.deadline_s
         attempt = 0
+        binding = self._bind(key)
+        if binding is None:
+            yield Error("no server is reachable: " + self._pool.describe_down())
+            return
+        tried: set[Endpoint] = set()
         while True:
             if cancel.is_set():
                 yield Done("cancelled")
                 return
             try:
-                yield from self._one_attempt(path, body, cancel, started, deadline)
+                yield from self._one_attempt(binding, path, body, cancel, started, deadline)
                 return
             except _Retry as retry:
+                if retry.unreachable and self._fail_over(binding, tried, retry.message):
+                    continue
+                if retry.unreachable and tried:
+                    yield Error("no server is reachable: " + self._pool.describe_down())
+                    return
                 attempt += 1
                 wait = retry.wait_s if retry.wait_s is not None else min(0.5 * 2 ** (attempt - 1), 8.0)
                 wait = min(wait, _MAX_RETRY_WAIT_S)
@@ -339,19 +480,28 @@ class RemoteBackend:
                 return
 
     def _start_reader(
-        self, path: str, body: dict[str, Any], chunks: queue.Queue[_Chunk], hang_up: HangUp
+        self,
+        binding: _Binding,
+        path: str,
+        body: dict[str, Any],
+        chunks: queue.Queue[_Chunk],
+        hang_up: HangUp,
     ) -> threading.Event:
         """Read the SSE stream in a daemon thread; returns the event that tells it to stop."""
         stop_reader = threading.Event()
+        client = binding.endpoint.client
+        if binding.endpoint.status.lmdeploy:
+            body = {**body, "session_id": binding.session_id}  # lmdeploy's own field
+        headers = {"Content-Type": "application/json", SESSION_HEADER: str(binding.session_id)}
 
         def read() -> None:
             try:
                 with connect_sse(
-                    self._client,
+                    client,
                     "POST",
                     path,
                     content=_json_body(body),
-                    headers={"Content-Type": "application/json"},
+                    headers=headers,
                     extensions={"trace": hang_up.trace},
                 ) as source:
                     response = source.response
@@ -372,12 +522,18 @@ class RemoteBackend:
         return stop_reader
 
     def _one_attempt(
-        self, path: str, body: dict[str, Any], cancel: threading.Event, started: float, deadline: float
+        self,
+        binding: _Binding,
+        path: str,
+        body: dict[str, Any],
+        cancel: threading.Event,
+        started: float,
+        deadline: float,
     ) -> Iterator[BackendEvent]:
         chunks: queue.Queue[_Chunk] = queue.Queue()
         hang_up = HangUp()
-        stop_reader = self._start_reader(path, body, chunks, hang_up)
-        seen = _Progress(started=started, tools_sent="tools" in body)
+        stop_reader = self._start_reader(binding, path, body, chunks, hang_up)
+        seen = _Progress(started=started, images=_has_images(body), tools_sent="tools" in body)
         attempt_started = last_chunk_at = time.monotonic()
         try:
             while True:
@@ -405,22 +561,29 @@ class RemoteBackend:
                 except queue.Empty:
                     continue
                 last_chunk_at = time.monotonic()
-                outcome = yield from self._handle_chunk(chunk, seen)
+                outcome = yield from self._handle_chunk(chunk, seen, binding.endpoint)
                 if outcome:
                     return
         finally:
             stop_reader.set()
             hang_up.now()
 
-    def _handle_chunk(self, chunk: _Chunk, seen: _Progress) -> Generator[BackendEvent, None, bool]:
+    def _handle_chunk(
+        self, chunk: _Chunk, seen: _Progress, endpoint: Endpoint
+    ) -> Generator[BackendEvent, None, bool]:
         """Yield what one chunk means; return True when the attempt is over."""
+        secret = _sent_key(endpoint.client)
+        refusal = describe_image_refusal(chunk.status, chunk.body, secret) if seen.images else None
+        if refusal is not None:
+            yield Error(refusal)
+            return True
         if chunk.status is not None:
             message = describe_status(
                 chunk.status,
                 chunk.body,
                 model=self.model,
                 key_env=self._options.api_key_env,
-                secret=_sent_key(self._client),
+                secret=secret,
             )
             if is_retryable_status(chunk.status) and not seen.shown:
                 raise _Retry(message, retry_after_s(chunk.response))
@@ -428,10 +591,10 @@ class RemoteBackend:
             yield Error(message, TOOLS_REJECTED if rejected else "")
             return True
         if chunk.failure is not None and seen.finish_reason is None:
-            message = self._describe_failure(chunk.failure)
+            message = self._describe_failure(chunk.failure, endpoint)
             connect_failed = isinstance(chunk.failure, httpx.ConnectError | httpx.ConnectTimeout)
             if connect_failed and not seen.shown and not message.startswith("certificate"):
-                raise _Retry(message)
+                raise _Retry(message, unreachable=True)
             yield Error(message)
             return True
         if chunk.failure is not None or chunk.finished:
@@ -457,7 +620,7 @@ class RemoteBackend:
         if not isinstance(data, dict):
             return False
         if "error" in data or chunk.event.event == "error":
-            detail = server_message(scrub(data_text, _sent_key(self._client)))
+            detail = server_message(scrub(data_text, secret))
             yield Error("server error: " + detail)
             return True
         if isinstance(data.get("usage"), dict):
@@ -486,9 +649,9 @@ class RemoteBackend:
         reason: DoneReason = "length" if seen.finish_reason == "length" else "stop"
         return Done(reason, self._usage(seen))
 
-    def _describe_failure(self, exc: Exception) -> str:
+    def _describe_failure(self, exc: Exception, endpoint: Endpoint) -> str:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-            return unreachable_message(exc, self._options.base_url)
+            return unreachable_message(exc, endpoint.url)
         if isinstance(exc, httpx.ReadTimeout):
             return "the server stalled (read timeout)"
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
@@ -509,5 +672,5 @@ class RemoteBackend:
         )
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
+        """Close every server's connection pool."""
+        self._pool.close()

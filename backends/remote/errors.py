@@ -55,6 +55,22 @@ def describe_status(status: int, body: str, *, model: str, key_env: str, secret:
     return f"request rejected ({status}){suffix}"
 
 
+def describe_image_refusal(status: int | None, body: str, secret: str = "") -> str | None:
+    """What a request with images refused by the server means, in one line (None: not such a
+    refusal). 413 is the body size; 400/415/422 usually mean a text-only model or an image
+    the server cannot take."""
+    if status not in (400, 413, 415, 422):
+        return None
+    detail = server_message(scrub(body, secret))
+    suffix = f" ({detail})" if detail else ""
+    if status == 413:
+        return (
+            "the server refused the request as too large (413): send fewer or smaller images, "
+            f"or lower --image-max-side{suffix}"
+        )
+    return f"the server refused the image ({status}): the model may be text-only{suffix}"
+
+
 def is_retryable_status(status: int) -> bool:
     """Retry 429 and 5xx; never other 4xx (they will fail the same way again)."""
     return status == 429 or status >= 500

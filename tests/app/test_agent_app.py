@@ -71,11 +71,14 @@ async def test_keys_typed_ahead_are_not_consent() -> None:
     async with app.run_test(size=(140, 40)) as pilot:
         chat = await start(pilot, app)
         dialog = await approval_shown(pilot, app)
+        now = [0.0]  # the dialog's clock, so a slow machine cannot let the delay pass between keys
+        dialog.arming.clock = lambda: now[0]
+        dialog.arming.opened()
         await pilot.press("y", "y", "n")  # typed before the prompt armed
         assert app.screen is dialog and dialog.ignored_keys == 3
         tool = next(s for s in chat.query_one(TracePanel).steps if s.data.kind == "tool")
         assert tool.data.output is None  # nothing ran
-        await pilot.pause(ARMING_S + 0.1)
+        now[0] += ARMING_S + 0.1
         await pilot.press("n")
         await wait_for(pilot, lambda: not chat.busy)
         assert tool.data.approval == "denied"

@@ -21,6 +21,7 @@ from textual.widgets import OptionList, Static
 
 from backends.base import BackendLoadError, ChatBackend, ProgressCallback
 from backends.events import Error, ThoughtDelta, TokenDelta, ToolCall, ToolResult
+from backends.remote.endpoints import EndpointStatus
 from backends.scripted import ScriptedBackend
 from testkit.app import wait_for
 from testkit.hostile_text import CLICK, HOSTILE, MARKUP, raw_controls
@@ -30,6 +31,7 @@ from tui.screens.chat import ChatScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.copy_picker import CopyPicker
 from tui.screens.rename import RenameScreen
+from tui.screens.servers import ServersScreen
 from tui.settings import AppSettings
 from tui.store.store import open_store
 from tui.widgets.assistant_message import AssistantMessage
@@ -218,6 +220,43 @@ async def test_a_loading_error_quoting_the_server_is_drawn_inert() -> None:
         await wait_for(pilot, lambda: "unavailable" in screen.status.state)
         await pilot.pause(0.3)
         assert_inert(app, "it serves:", "Loading local backend with", "␛]0;PWNED-TITLE0", "PWNED-CLICK")
+
+
+class HostileServers(ScriptedBackend):
+    """A backend behind servers whose URLs and health details are hostile (the Servers screen)."""
+
+    STATUSES = [
+        EndpointStatus(f"http://a/{HOSTILE}", True, 0.01, f"ok {HOSTILE}", 1.0),
+        EndpointStatus("http://b/v1", False, None, f"server error 500: {HOSTILE}", 1.0),
+    ]
+
+    def endpoint_statuses(self) -> list[EndpointStatus]:
+        return self.STATUSES
+
+    def check_endpoints(self) -> list[EndpointStatus]:
+        return self.STATUSES
+
+    def current_endpoint(self) -> str | None:
+        return self.STATUSES[0].url
+
+
+async def test_servers_screen_draws_hostile_server_text_inert() -> None:
+    backend = HostileServers()
+
+    def factory(progress: ProgressCallback) -> ChatBackend:
+        return backend
+
+    app = InternLMApp(AppSettings(), factory)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await wait_for(pilot, lambda: screen.session.backend is not None)
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: isinstance(app.screen, ServersScreen))
+        await wait_for(
+            pilot, lambda: "healthy" in str(app.screen.query_one("#servers-note", Static).render())
+        )
+        assert_inert(app, "server error 500:", "␛]0;PWNED-TITLE0", "PWNED-CLICK", "this chat")
 
 
 class Unsafe(App[None]):

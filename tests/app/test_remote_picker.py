@@ -38,8 +38,8 @@ async def test_pick_a_model_with_a_key_and_the_next_reply_uses_it() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             screen = app.screen
             assert isinstance(screen, ChatScreen)
-            await wait_for(pilot, lambda: screen.session.backend is not None)
-            assert "remote · alpha" in str(screen.query_one(StatusLine).render())
+            # the status line is set after the loading panel is removed: wait for it, not the backend
+            await wait_for(pilot, lambda: "remote · alpha" in str(screen.query_one(StatusLine).render()))
             await pilot.press("ctrl+o")
             await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
             options = app.screen.query_one(OptionList)

@@ -70,8 +70,8 @@ async def test_always_is_remembered_for_the_chat_and_revoked_in_the_tools_screen
         conversation = chat.session.conversation_id
         assert conversation is not None
         assert chat.session.store.get_conversation(conversation).tools == {"always": ["python"]}  # type: ignore[union-attr]
-        # Revoke it: F5, move to the "always" list, untick python, save.
-        await pilot.press("f5")
+        # Revoke it: F7, move to the "always" list, untick python, save.
+        await pilot.press("f7")
         await wait_for(pilot, lambda: isinstance(app.screen, ToolsScreen))
         app.screen.query_one("#tools-always", SelectionList).deselect_all()
         await pilot.press("ctrl+s")
@@ -100,7 +100,7 @@ async def test_the_tools_choice_is_saved_with_the_chat_and_restored_when_it_is_r
     async with app.run_test(size=(120, 40)) as pilot:
         chat = await start(pilot, app, "hello")
         await wait_for(pilot, lambda: not chat.busy, timeout=30)
-        await pilot.press("f5")
+        await pilot.press("f7")
         await wait_for(pilot, lambda: isinstance(app.screen, ToolsScreen))
         listed = app.screen.query_one("#tools-list", SelectionList)
         assert listed.selected == ["python"]

@@ -45,3 +45,12 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     assert history["locked_turn_saved"] and "key_roundtrip_locked_ms" in history
     branches = figures["branches"]
     assert branches["regenerate_cached_prompt_tokens"] > 0 and branches["regenerate_ttft_ratio"] > 0
+    vision = figures["vision"]
+    assert vision["preview"]["choose_to_listed_s"] > 0 and vision["preview"]["send_to_preview_drawn_s"] > 0
+    assert all(row["sent_image_bytes"] > 0 for row in vision["bytes_sent"])
+    hub = figures["hub"]
+    assert hub["download"]["ours_mb_per_s"] > 0 and hub["download"]["time_ratio_ours_to_plain"] > 0
+    assert hub["failover"]["turn_moved_off_a_dead_server_ms"] > 0
+    kb = figures["kb"]
+    assert kb["scale"]["pickup_found"] and kb["scale"]["pickup_changed_files"] == 1
+    assert kb["recall_at_5"]["bm25"]["zh"] > 0.5

@@ -96,7 +96,7 @@ def test_tools_screen_80x24(snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         screen = await ready_screen(pilot)
         screen.session.tools = ChatTools(("python", "files__read_file"), frozenset({"files__read_file"}))
-        await pilot.press("f5")
+        await pilot.press("f7")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ToolsScreen))
         await pilot.pause()
 

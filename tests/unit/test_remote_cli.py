@@ -67,3 +67,35 @@ def test_missing_base_url_from_the_real_command() -> None:
     assert result.stderr.strip() == (
         "internlm-tui: error: --backend remote needs --base-url, e.g. http://host:23333/v1"
     )
+
+
+def test_base_url_repeated_gives_several_servers() -> None:
+    settings = parse_settings(
+        ["--backend", "remote", "--base-url", "http://a:1/v1", "--base-url", "http://b:2/v1"]
+    )
+    remote = settings.backend.remote
+    assert remote.base_url == "http://a:1/v1" and remote.more_urls == ("http://b:2/v1",)
+    assert remote.urls == ("http://a:1/v1", "http://b:2/v1")
+
+
+def test_config_list_of_servers_and_the_command_line_replaces_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('backend = "remote"\n[remote]\nbase_url = ["http://a:1/v1", "http://b:2/v1"]\n')
+    assert parse_settings(["--config", str(path)]).backend.remote.urls == ("http://a:1/v1", "http://b:2/v1")
+    given = parse_settings(["--config", str(path), "--base-url", "http://c:3/v1"])
+    assert given.backend.remote.urls == ("http://c:3/v1",)
+    path.write_text('backend = "remote"\n[remote]\nbase_url = "http://only:1/v1"\n')
+    assert parse_settings(["--config", str(path)]).backend.remote.urls == ("http://only:1/v1",)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--base-url", "http://a/v1", "--base-url", "ftp://b/v1"], "must start with http:// or https://"),
+        (["--base-url", "http://a/v1", "--base-url", "http://a/v1"], "the same server is given twice"),
+    ],
+)
+def test_several_servers_misuse(args: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--backend", "remote", *args]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and expected in err

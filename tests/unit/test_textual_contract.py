@@ -31,7 +31,7 @@ CURSOR_MOVE = re.compile(r"\x1b\[\d+;\d+H")
 
 def test_the_installed_textual_is_the_pinned_one() -> None:
     dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
-    pins = [d for d in dependencies if re.match(r"textual\b", d)]
+    pins = [d for d in dependencies if re.match(r"textual[=<>~!]", d)]
     assert pins == [f"textual=={version('textual')}"], pins
 
 

@@ -34,25 +34,40 @@ from backends.events import (
 )
 from backends.options import BackendOptions
 from tui.approval_policy import ApprovalPolicy
+from tui.attach_controller import AttachController
 from tui.branch_controller import BranchController
 from tui.chat_settings import ChatSettings
 from tui.clipboard import CopiesText
 from tui.copy_choices import CopyChoice, copy_choices
 from tui.history_controller import HistoryController
-from tui.messages import BackendFailed, BackendReady, LoadProgress, McpStatusChanged, TokensWaiting, TurnEvent
+from tui.kb_controller import KbController
+from tui.messages import (
+    BackendFailed,
+    BackendReady,
+    KbIndexed,
+    KbProgress,
+    LoadProgress,
+    McpStatusChanged,
+    SourcesFound,
+    TokensWaiting,
+    TurnEvent,
+)
 from tui.model_spec import describe
 from tui.screens.approval import ApprovalScreen
 from tui.screens.chat_settings import ChatSettingsScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.copy_picker import CopyPicker
+from tui.screens.servers import HasEndpoints, ServersScreen
 from tui.screens.switch_model import SwitchModelScreen
 from tui.session import ChatSession, Submitted, Turn, TurnEnd
 from tui.settings import AppSettings
 from tui.store.store import HistoryStore
 from tui.tools_controller import ToolsController
 from tui.widgets.assistant_message import AssistantMessage
+from tui.widgets.attachment_list import AttachmentList
 from tui.widgets.chat_pane import ChatPane
 from tui.widgets.history_sidebar import OVERLAY_WIDTH, HistorySidebar
+from tui.widgets.kb_progress import KbProgressBar
 from tui.widgets.loading_panel import LoadingPanel
 from tui.widgets.model_picker import ModelPicker, SwitchesModels
 from tui.widgets.prompt_input import PromptInput
@@ -98,13 +113,17 @@ class ChatScreen(Screen[None]):
         Binding("f4", "copy", "Copy", id="chat.copy"),
         Binding("ctrl+o", "pick_model", "Model", id="chat.pick_model"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="chat.regenerate"),
+        Binding("f5", "attach", "Attach image", id="chat.attach"),
         Binding("ctrl+g", "edit_message", "Edit message", show=False, id="chat.edit_message"),
         Binding("f8", "version(-1)", "Previous version", show=False, id="chat.previous_version"),
         Binding("f9", "version(1)", "Next version", show=False, id="chat.next_version"),
         Binding("ctrl+t", "chat_settings", "Chat settings", show=False, id="chat.settings"),
         Binding("f6", "switch_model", "Switch model", show=False, priority=True, id="chat.switch_model"),
         Binding("ctrl+l", "focus_prompt", "Prompt", show=False, id="chat.focus_prompt"),
-        Binding("f5", "tools", "Tools", show=False, id="chat.tools"),
+        Binding("f12", "servers", "Servers", show=False, id="chat.servers"),
+        Binding("f10", "knowledge_base", "Knowledge base", show=False, id="chat.knowledge_base"),
+        Binding("f11", "kb_sources", "Sources", show=False, id="chat.kb_sources"),
+        Binding("f7", "tools", "Tools", show=False, priority=True, id="chat.tools"),
     ]
 
     PALETTE_COMMANDS = [("Copy last reply", "Copy the newest reply without choosing", "copy_last_reply")]
@@ -123,6 +142,8 @@ class ChatScreen(Screen[None]):
         """The one owner of the current chat; this screen only renders it."""
         self.history = HistoryController(self, self.session)
         self.branches = BranchController(self, self.session)
+        self.kb = KbController(self, self.session)
+        self.attach = AttachController(self, self.session)
         self._backend_factory = backend_factory
         self._factory_for = factory_for
         """Makes the factory of another backend (switching model mid-chat); None: no switching."""
@@ -137,8 +158,10 @@ class ChatScreen(Screen[None]):
             yield HistorySidebar(id="sidebar")
             with Vertical(id="main"):
                 yield ChatPane(id="chat")
+                yield AttachmentList(id="attachments")
                 yield PromptInput(id="prompt")
             yield TracePanel(id="trace")
+        yield KbProgressBar(id="kb-progress")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -150,6 +173,8 @@ class ChatScreen(Screen[None]):
         self.status.state = "loading…"
         self.query_one(PromptInput).focus()
         await self.history.start()
+        self.kb.start()
+        self.attach.start()
         self._load_backend()
 
     def shutdown(self) -> None:
@@ -158,6 +183,7 @@ class ChatScreen(Screen[None]):
         view, self._view = self._view, None
         if view is not None and view.worker is not None:
             view.worker.cancel()
+        self.kb.shutdown()
         self.session.close()
 
     def on_unmount(self) -> None:
@@ -185,7 +211,13 @@ class ChatScreen(Screen[None]):
     # ----- loading -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load_backend(self, factory: BackendFactory | None = None) -> None:
+        worker = get_current_worker()
+
         def progress(stage: str, fraction: float | None) -> None:
+            if worker.is_cancelled:  # Esc while loading: a download stops at its next chunk
+                raise BackendLoadError(
+                    "loading cancelled (a download keeps what it fetched and resumes next time)"
+                )
             self.post_message(LoadProgress(stage, fraction))
 
         try:
@@ -320,9 +352,13 @@ class ChatScreen(Screen[None]):
                 "The backend is not available; your prompt is kept.", severity="warning", markup=False
             )
             return
+        if outcome is Submitted.REFUSED:
+            self.notify(self.session.refusal or "", title="Not sent", severity="warning", markup=False)
+            return
         prompt.clear()
+        self.attach.refresh()
         self.history.saved(created=not was_saved and self.session.conversation_id is not None)
-        drawn = await self.chat_pane.add_user(text)
+        drawn = await self.chat_pane.add_user(text, self.session.conversation.messages[-1].attachments)
         drawn.row = self.session.recorder.last_prompt
         self.refresh_context()
         if outcome is Submitted.QUEUED:
@@ -356,6 +392,7 @@ class ChatScreen(Screen[None]):
     def _stream_turn(self, backend: ChatBackend, turn: Turn) -> None:
         """Worker thread: iterate the backend and post every event (never touches widgets)."""
         try:
+            self.kb.ground(turn)  # with a knowledge base: its passages go with the question
             for event in backend.stream(turn.messages, turn.params, cancel=turn.cancel):
                 if not isinstance(event, TokenDelta):
                     self.post_message(TurnEvent(turn.turn_id, event))
@@ -398,6 +435,15 @@ class ChatScreen(Screen[None]):
             self.tools.ask(turn, event)
         self.history.check_warning()
 
+    def on_kb_progress(self, message: KbProgress) -> None:
+        self.kb.on_progress(message)
+
+    def on_kb_indexed(self, message: KbIndexed) -> None:
+        self.kb.on_indexed(message)
+
+    async def on_sources_found(self, message: SourcesFound) -> None:
+        await self.kb.on_sources_found(message)
+
     async def _end_turn(self, ended: TurnEnd) -> None:
         view = self._view
         self._view = None
@@ -426,6 +472,8 @@ class ChatScreen(Screen[None]):
             self.status.state = "ready"
         label = self.branches.reply_label(view.view, ended.turn.model)
         note = " · ".join(part for part in (label, note) if part)
+        if sources := self.kb.footer(ended.turn):
+            note = f"{note}\n{sources}" if note else sources
         if not view.view.finished:
             await view.view.finish(note)
         else:
@@ -436,13 +484,25 @@ class ChatScreen(Screen[None]):
     # ----- actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return self.busy or self.branches.editing is not None
+            return self.busy or self.branches.editing is not None or self.loading_backend
         if action == "pick_model":
             return isinstance(self.session.backend, SwitchesModels)
+        if action == "servers":
+            return isinstance(self.session.backend, HasEndpoints)
         return True
 
+    @property
+    def loading_backend(self) -> bool:
+        """True while a backend loads (a model, a download, a server check) in the load worker."""
+        return any(w.group == "load" and not w.is_finished for w in self.workers)
+
     async def action_stop(self) -> None:
-        """Stop the streaming reply now (what was written stays), or leave editing a prompt."""
+        """Stop the streaming reply now (what was written stays), cancel loading (a download),
+        or leave editing a prompt."""
+        if not self.busy and self.loading_backend:
+            self.workers.cancel_group(self, "load")
+            self.status.state = "cancelling…"
+            return
         turn = self.session.turn
         if turn is not None:
             await self._take_text(turn.turn_id)  # text read before Esc is shown and kept
@@ -490,6 +550,24 @@ class ChatScreen(Screen[None]):
     def action_toggle_trace(self) -> None:
         """Show or hide the tool-call trace panel."""
         self.query_one(TracePanel).toggle_class("visible")
+
+    def action_knowledge_base(self) -> None:
+        """Attached folders and their status: add, remove, re-index."""
+        self.kb.open_manager()
+
+    def action_kb_sources(self) -> None:
+        """The passages the last grounded reply was given, with file and lines."""
+        self.kb.open_sources()
+
+    def action_attach(self) -> None:
+        """Choose an image (any file for the agent) to send with the next prompt."""
+        self.attach.open_picker()
+
+    def on_attachment_list_remove(self, message: AttachmentList.Remove) -> None:
+        self.attach.remove(message.index)
+
+    def on_attachment_list_leave(self, message: AttachmentList.Leave) -> None:
+        self.query_one(PromptInput).focus()
 
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""
@@ -603,6 +681,14 @@ class ChatScreen(Screen[None]):
                 self.status.set_backend(backend.info)
 
         self.app.push_screen(ModelPicker(backend, backend.info.model), chosen)
+
+    def action_servers(self) -> None:
+        """Health and latency of each server of the remote backend (``r`` checks again)."""
+        backend = self.session.backend
+        if not isinstance(backend, HasEndpoints):
+            self.notify("No servers: this backend is not a remote one (--base-url).", markup=False)
+        elif not isinstance(self.app.screen, ServersScreen):
+            self.app.push_screen(ServersScreen(backend))
 
     # ----- history (logic in tui/history_controller.py) -------------------------------------
     async def on_chat_pane_near_top(self, message: ChatPane.NearTop) -> None:

@@ -4,14 +4,22 @@ Both include the system prompt, the messages of the branch being shown, agent to
 their results, and the per-reply figures (status, tokens, TTFT, tokens/s). The JSON also holds
 ``tree``: every message of every branch with its id and parent id, those of the shown branch
 marked ``current``, so no version is lost. Text is exported raw, as stored.
+
+Attached files travel inside the JSON as ``data:`` URLs (one file, nothing to keep beside it):
+a prompt with images has OpenAI content parts (text, then ``image_url`` parts), exactly what a
+server is sent, except that images are exported as attached, never scaled; every attachment,
+images or not, is also listed under ``x_attachments`` with its name, type, size and sha256. The
+Markdown names the files.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any, Literal
 
+from backends.events import Attachment
 from tui.store.store import HistoryStore, StoredMessage, StoreError
 
 ExportFormat = Literal["md", "json"]
@@ -32,6 +40,27 @@ def _stats(message: StoredMessage) -> dict[str, Any]:
     return {key: value for key, value in stats.items() if value is not None}
 
 
+def _data_url(attachment: Attachment) -> str:
+    return f"data:{attachment.mime};base64,{base64.b64encode(attachment.data).decode('ascii')}"
+
+
+def _files_json(files: tuple[Attachment, ...]) -> list[dict[str, Any]]:
+    return [
+        {"name": a.name, "mime": a.mime, "size": len(a.data), "sha256": a.sha256, "url": _data_url(a)}
+        for a in files
+    ]
+
+
+def _content(text: str, files: tuple[Attachment, ...]) -> str | list[dict[str, Any]]:
+    """A prompt's content: the text, or text and image parts when images went with it."""
+    pictures = [a for a in files if a.is_image]
+    if not pictures:
+        return text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    parts += [{"type": "image_url", "image_url": {"url": _data_url(a)}} for a in pictures]
+    return parts
+
+
 def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
     """The conversation as ``{"title", ..., "messages": [...]}`` in OpenAI chat format."""
     conversation = store.get_conversation(conversation_id)
@@ -41,6 +70,8 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
     if conversation.system:
         messages.append({"role": "system", "content": conversation.system})
     path = store.get_path(conversation_id)
+    every = store.get_messages(conversation_id)
+    files = store.attachments([m.id for m in every if m.role == "user"])
     for message in path:
         tools = store.tool_events(message.id) if message.role == "assistant" else []
         if tools:
@@ -68,7 +99,12 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
                     k: v for k, v in (("ok", tool.ok), ("elapsed_s", tool.elapsed_s)) if v is not None
                 }
                 messages.append(entry)
-        item: dict[str, Any] = {"role": message.role, "content": message.content}
+        item: dict[str, Any] = {
+            "role": message.role,
+            "content": _content(message.content, files.get(message.id, ())),
+        }
+        if files.get(message.id):
+            item["x_attachments"] = _files_json(files[message.id])
         if message.role == "assistant":
             item["x_stats"] = _stats(message)
         item["x_id"], item["x_parent_id"] = message.id, message.parent_id
@@ -82,8 +118,9 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
             "content": m.content,
             "current": m.id in on_path,
             **({"x_stats": _stats(m)} if m.role == "assistant" else {}),
+            **({"x_attachments": _files_json(files[m.id])} if files.get(m.id) else {}),
         }
-        for m in store.get_messages(conversation_id)
+        for m in every
     ]
     return {
         "id": conversation.id,
@@ -109,7 +146,11 @@ def to_markdown(store: HistoryStore, conversation_id: int) -> str:
         if role == "system":
             lines += ["## System", "", message["content"], ""]
         elif role == "user":
-            lines += ["## You", "", message["content"], ""]
+            content = message["content"]
+            text = content if isinstance(content, str) else content[0]["text"]
+            lines += ["## You", "", text, ""]
+            for item in message.get("x_attachments", []):
+                lines += [f"*Attached: {item['name']} ({item['mime']}, {item['size']:,} bytes)*", ""]
         elif role == "tool":
             stats = message.get("x_stats", {})
             status = "ok" if stats.get("ok", True) else "error"

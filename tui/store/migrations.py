@@ -105,10 +105,26 @@ CREATE INDEX messages_parent ON messages(conversation_id, parent_id, id);
 """Conversations become trees: each message has a parent (NULL for a first prompt) and the
 conversation remembers its current leaf. A linear chat becomes one path, its messages in order."""
 
+ATTACHMENTS = """
+CREATE TABLE attachments (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (message_id, position)
+);
+CREATE INDEX attachments_sha256 ON attachments(sha256);
+"""
+"""Files attached to messages (images for vision models): each row names its file by content
+hash; the bytes live once in a private folder beside the database (``tui.store.blobs``)."""
+
+
 TOOLS = """
 ALTER TABLE conversations ADD COLUMN tools_json TEXT NOT NULL DEFAULT '{}';
 """
 """Which tools a chat may call and which it approved "always" (``tui.chat_tools``)."""
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, TREE, TOOLS)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, TREE, ATTACHMENTS, TOOLS)
 LATEST_VERSION = len(MIGRATIONS)

@@ -6,32 +6,18 @@ characters is looked up in the ``trigram`` index, which finds any substring in a
 of a spaced script ("AI", "go") is a word-prefix search in the ``unicode61`` index; any other
 short term (two CJK characters such as 部署, 設定 or 모델, or punctuation) is a literal
 ``LIKE`` match over the messages, which the row limit bounds. Terms are always passed as
-quoted strings or escaped patterns, never as FTS syntax, so no input can raise.
+quoted strings or escaped patterns, never as FTS syntax, so no input can raise. Which
+characters count as CJK is shared with the knowledge base's search (``kb.terms``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from kb.terms import is_word, phrase
 
 TRIGRAM_MIN = 3
 """The trigram tokenizer matches nothing for shorter strings."""
-
-_CJK = re.compile(
-    "["
-    "\u1100-\u11ff"  # Hangul Jamo
-    "\u2e80-\u2fdf"  # CJK radicals
-    "\u3000-\u30ff"  # CJK punctuation, Hiragana, Katakana
-    "\u3100-\u31ff"  # Bopomofo, Hangul compatibility Jamo, Katakana extensions
-    "\u3400-\u4dbf"  # CJK extension A
-    "\u4e00-\u9fff"  # CJK unified ideographs
-    "\ua960-\ua97f"  # Hangul Jamo extended-A
-    "\uac00-\ud7ff"  # Hangul syllables, Jamo extended-B
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\uff00-\uffef"  # half- and full-width forms
-    "\U00020000-\U0003ffff"  # CJK extensions B onwards
-    "]"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +29,9 @@ class SearchQuery:
     needles: tuple[str, ...]
 
 
-def _phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
 def _like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def is_word(term: str) -> bool:
-    """A word of a script written with spaces, which the unicode61 index keeps as a token."""
-    return term.isalnum() and not _CJK.search(term)
 
 
 def build(query: str, limit: int) -> SearchQuery | None:
@@ -67,9 +44,9 @@ def build(query: str, limit: int) -> SearchQuery | None:
     literal_terms = [t for t in terms if len(t) < TRIGRAM_MIN and not is_word(t)]
     sources: list[tuple[str, str]] = []
     if long_terms:
-        sources.append(("messages_trigram", " ".join(_phrase(t) for t in long_terms)))
+        sources.append(("messages_trigram", " ".join(phrase(t) for t in long_terms)))
     if word_terms:
-        sources.append(("messages_fts", " ".join(_phrase(t) + "*" for t in word_terms)))
+        sources.append(("messages_fts", " ".join(phrase(t) + "*" for t in word_terms)))
     where: list[str] = []
     args: list[object] = []
     if sources:

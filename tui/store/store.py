@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backends.events import Attachment
 from tui.private_files import create_private_file, private_dir, private_umask, tighten
 from tui.sanitize import storable
 from tui.store import search as search_sql
+from tui.store.blobs import BlobFolder
 from tui.store.migrations import LATEST_VERSION, MIGRATIONS
 from tui.store.writer import WriteQueue
 
@@ -367,6 +369,8 @@ class HistoryStore:
         waiting for it, or after a write failed: must be quick and thread-safe."""
         self._read_lock = threading.Lock()
         self._closed = False
+        self.blobs = BlobFolder(None if shared else BlobFolder.beside(path))
+        """Attached files by content hash (in memory when the database is)."""
         self._writer = WriteQueue(
             (lambda: conn) if shared else (lambda: _writer_connection(path)),
             shared_lock=self._read_lock if shared else None,
@@ -525,8 +529,11 @@ class HistoryStore:
         self.submit_rename(conversation_id, title).result()
 
     def submit_delete(self, conversation_id: int) -> Future[int | None]:
-        """Queue deleting a conversation with its messages and tool events."""
-        return self._submit_write("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        """Queue deleting a conversation with its messages, tool events and the attached files no
+        other message uses."""
+        deleted = self._submit_write("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        self._submit_collect()
+        return deleted
 
     def delete(self, conversation_id: int) -> None:
         """Delete a conversation with its messages and tool events (waits for the write)."""
@@ -766,11 +773,69 @@ class HistoryStore:
             conn.execute("UPDATE conversations SET leaf_id = ? WHERE id = ?", (leaf, conversation_id))
             return message_id
 
-        return self._writer.submit(operation)
+        deleted = self._writer.submit(operation)
+        self._submit_collect()
+        return deleted
 
     def delete_branch(self, message_id: int) -> None:
         """``submit_delete_branch`` and wait for the write."""
         self.submit_delete_branch(message_id).result()
+
+    # ----- attachments -----------------------------------------------------------------
+    def submit_attachments(self, message: RowRef, attachments: tuple[Attachment, ...]) -> Future[int | None]:
+        """Queue saving a message's attached files: rows first (so another instance's clean-up
+        sees them as used), then each file once by content hash beside the database."""
+        if not attachments:
+            done: Future[int | None] = Future()
+            done.set_result(None)
+            return done
+        rows = [(i, a.sha256, a.name, a.mime, len(a.data)) for i, a in enumerate(attachments)]
+
+        def operation(conn: sqlite3.Connection) -> int | None:
+            message_id = _resolve(message)
+            if message_id is None:
+                return None
+            conn.executemany(
+                "INSERT OR REPLACE INTO attachments(message_id, position, sha256, name, mime, size)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [_safe((message_id, *row)) for row in rows],
+            )
+            try:
+                for attachment in attachments:
+                    self.blobs.put(attachment.data)
+            except OSError as exc:
+                self.warning = f"history: an attached file could not be saved ({exc.strerror or exc})"
+            return message_id
+
+        return self._writer.submit(operation)
+
+    def attachments(self, message_ids: list[int]) -> dict[int, tuple[Attachment, ...]]:
+        """The attached files of these messages, in order; a file missing from the folder (or
+        not matching its hash) is left out."""
+        if not message_ids:
+            return {}
+        marks = ",".join("?" * len(message_ids))
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT message_id, sha256, name, mime FROM attachments WHERE message_id IN ({marks})"
+                " ORDER BY message_id, position",
+                tuple(message_ids),
+            ).fetchall()
+        found: dict[int, list[Attachment]] = {}
+        for row in rows:
+            data = self.blobs.get(row["sha256"])
+            if data is not None:
+                found.setdefault(row["message_id"], []).append(Attachment(row["name"], row["mime"], data))
+        return {key: tuple(value) for key, value in found.items()}
+
+    def _submit_collect(self) -> Future[int | None]:
+        """Queue removing attached files that no message references any more."""
+
+        def operation(conn: sqlite3.Connection) -> int | None:
+            used = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM attachments")}
+            return self.blobs.keep_only(used)
+
+        return self._writer.submit(operation)
 
     def count_messages(self, conversation_id: int) -> int:
         """How many messages a conversation has."""

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 
+from backends.events import Attachment
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.reply_segment import ReplySegment
 from tui.widgets.user_message import UserMessage
@@ -136,9 +137,9 @@ class ChatPane(VerticalScroll, can_focus=True):
                     piece_top += height
             top += message.outer_size.height
 
-    async def add_user(self, text: str) -> UserMessage:
-        """Append a user prompt and scroll to it."""
-        message = UserMessage(text)
+    async def add_user(self, text: str, attachments: tuple[Attachment, ...] = ()) -> UserMessage:
+        """Append a user prompt (with the files sent with it) and scroll to it."""
+        message = UserMessage(text, attachments=attachments)
         await self.mount(message)
         self.anchor()
         return message

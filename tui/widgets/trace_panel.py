@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
@@ -19,6 +20,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from backends.events import ApprovalRequest, Error, ThoughtDelta, ToolCall, ToolResult
+from kb.grounding import label
+from kb.hit import Hit
 from tui.attachment_text import describe_attachment
 from tui.sanitize import sanitize
 
@@ -72,6 +75,8 @@ class TraceStep(Static):
                 f"{mark} {self.number} MCP {sanitize(d.name)}: {sanitize(d.text)}",
                 style="bold red" if bad else "bold",
             )
+        if d.kind == "sources":
+            return Text(f"{mark} {self.number} {d.name}", style="bold")
         state = "running" if d.ok is None else ("ok" if d.ok else "failed")
         parts = [f"{mark} {self.number} {sanitize(d.name)}", state]
         if d.approval:
@@ -82,7 +87,7 @@ class TraceStep(Static):
 
     def body(self) -> list[RenderableType]:
         d = self.data
-        if d.kind in ("thought", "note"):
+        if d.kind in ("thought", "note", "sources"):
             return [Text(sanitize(d.text.strip()))]
         if d.kind == "server":
             return []
@@ -183,16 +188,30 @@ class TracePanel(VerticalScroll, can_focus=True):
         elif isinstance(event, Error):
             await self._add(StepData("note", event.message))
 
-    async def show_server(self, name: str, label: str, tools: int) -> None:
+    async def show_server(self, name: str, state: str, tools: int) -> None:
         """Show an MCP server's status as one line (updated in place when it changes)."""
-        text = f"{label} ({tools} tools)" if label == "ready" else label
-        failed = label.startswith(("failed", "died"))
+        text = f"{state} ({tools} tools)" if state == "ready" else state
+        failed = state.startswith(("failed", "died"))
         for step in self.steps:
             if step.data.kind == "server" and step.data.name == name:
                 step.data.text, step.data.ok = text, not failed
                 step.update_view()
                 return
         step = await self._add(StepData("server", text, name, ok=not failed))
+        step.add_class("closed")
+
+    async def add_sources(self, hits: Sequence[Hit]) -> None:
+        """Show the knowledge-base passages sent with a question: file, lines, scores, a preview."""
+        lines = []
+        for number, hit in enumerate(hits, start=1):
+            ranks = " ".join(
+                f"{name} #{rank}"
+                for name, rank in (("bm25", hit.bm25_rank), ("dense", hit.dense_rank))
+                if rank
+            )
+            preview = " ".join(hit.text.split())[:80]
+            lines.append(f"[{number}] {label(hit)}  {hit.score:.4f}  {ranks}\n    {preview}")
+        step = await self._add(StepData("sources", "\n".join(lines), f"kb search  {len(hits)} passages"))
         step.add_class("closed")
 
     def set_approval(self, call_id: str, state: str) -> None:

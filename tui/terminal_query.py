@@ -1,0 +1,81 @@
+"""Ask the terminal, in one round trip before the app starts, what graphics it can draw.
+
+Hand-written rather than textual-image's own detection, which sends a Sixel query, then a Kitty
+graphics query, then a cell-size query, one after the other, each waiting at most 0.1 s: three
+round trips at start-up, a wrong answer over any SSH link slower than 100 ms, and a late answer
+left in stdin for Textual to read as key presses. Here the Kitty graphics query, the cell-size
+query (``CSI 16 t``) and the primary device attributes query (DA1, ``CSI c``) go out together, as
+the Kitty protocol's documentation recommends: every terminal answers DA1, and answers in order,
+so once the DA1 answer is in, every other answer the terminal will give is in too. Nothing is
+waited for past that, and the wait for DA1 itself is ``timeout_s`` (long enough for a slow link).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import sys
+import termios
+import time
+import tty
+from dataclasses import dataclass
+
+KITTY_QUERY = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+CELL_SIZE_QUERY = "\x1b[16t"
+DA1_QUERY = "\x1b[c"
+_DA1 = re.compile(rb"\x1b\[\?([\d;]*)c")
+_KITTY_OK = re.compile(rb"\x1b_G[^\x1b]*;OK\x1b\\")
+_CELL = re.compile(rb"\x1b\[6;(\d+);(\d+)t")
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """What the terminal said: Kitty graphics, Sixel (DA1 attribute 4), its cell size in pixels."""
+
+    kitty: bool = False
+    sixel: bool = False
+    cell_width: int | None = None
+    cell_height: int | None = None
+    answered: bool = False
+    """False when the terminal did not answer DA1 in time (nothing is known)."""
+
+
+def parse(reply: bytes) -> Answers:
+    """Read the terminal's answers out of what came back on stdin."""
+    da1 = _DA1.search(reply)
+    cell = _CELL.search(reply)
+    return Answers(
+        kitty=bool(_KITTY_OK.search(reply)),
+        sixel=da1 is not None and "4" in da1.group(1).decode().split(";"),
+        cell_width=int(cell.group(2)) if cell else None,
+        cell_height=int(cell.group(1)) if cell else None,
+        answered=bool(da1),
+    )
+
+
+def ask(timeout_s: float = 1.0) -> Answers:
+    """Send the three queries and read the answers until DA1's (stdin and stdout must be the
+    terminal; the app has not started, so nothing else reads stdin)."""
+    stdin, stdout = sys.__stdin__, sys.__stdout__
+    if stdin is None or stdout is None or not stdin.isatty() or not stdout.isatty():
+        return Answers()
+    fd = stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    reply = b""
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)  # no echo, no line buffering, while we read answers
+        stdout.write(KITTY_QUERY + CELL_SIZE_QUERY + DA1_QUERY)
+        stdout.flush()
+        deadline = time.monotonic() + timeout_s
+        while not _DA1.search(reply):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                break
+            piece = os.read(fd, 4096)
+            if not piece:
+                break
+            reply += piece
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
+    return parse(reply)
