@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from backends.agent.tools import ToolSet
 from backends.base import ChatBackend, ChoosesTools
 from backends.events import (
     Attachment,
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
 
 KB_TOP_K = 5
 """How many passages of the attached knowledge base go into each question."""
+
+KB_SEARCH = "kb_search"
+"""The knowledge base's tool for an agent (``kb.tool.KbSearchTool``)."""
 
 SYNC_WAIT_S = 1.0
 """How long a branch action waits for queued history writes before saying history is busy."""
@@ -223,6 +227,7 @@ class ChatSession:
         self._turn_counter += 1
         info = self.backend.info
         if isinstance(self.backend, ChoosesTools):
+            self.offer_kb_tool()
             self.backend.choose_tools(self.tools.chosen)
         self.recorder.begin_reply(backend=info.name, model=info.model, params=self.params.as_dict())
         turn = Turn(
@@ -234,6 +239,16 @@ class ChatSession:
         )
         self.turn = turn
         return turn
+
+    def offer_kb_tool(self) -> None:
+        """With a knowledge base attached and an agent backend, the agent gets ``kb_search``
+        (``kb.tool``) as one of its tools (it runs without asking: it only reads the index)."""
+        tools = getattr(self.backend, "tools", None)
+        if not self.knowledge or not isinstance(tools, ToolSet) or KB_SEARCH in tools:
+            return
+        from kb.tool import KbSearchTool
+
+        tools.add(KbSearchTool(self.knowledge))
 
     def ground(self, turn: Turn) -> list[Hit]:
         """With a knowledge base attached: pick up changed files, find the passages for the turn's

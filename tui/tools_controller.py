@@ -15,13 +15,13 @@ from tui.messages import McpStatusChanged
 from tui.screens.approval import ALWAYS, ApprovalAnswer, ApprovalScreen, Denied
 from tui.screens.auto_approve import AutoApproveConfirm
 from tui.screens.tools import ToolRow, ToolsScreen
-from tui.session import Turn
+from tui.session import KB_SEARCH, Turn
 from tui.widgets.trace_panel import TracePanel
 
 if TYPE_CHECKING:
     from tui.screens.chat import ChatScreen
 
-KB_TOOL = "kb_search"
+KB_TOOL = KB_SEARCH
 
 
 class ToolsController:
@@ -93,6 +93,7 @@ class ToolsController:
     # ----- the Tools screen -----------------------------------------------------------------
     def rows(self) -> list[ToolRow]:
         """Every tool the backend knows, grouped by server, with this chat's choice."""
+        self.session.offer_kb_tool()
         tools = getattr(self.session.backend, "tools", None)
         chosen = self.session.tools.chosen
         default = tuple(self.session.settings.backend.agent.tools) or None
