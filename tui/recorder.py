@@ -27,6 +27,8 @@ class ChatRecorder:
         self.flush_interval_s = flush_interval_s
         self._conversation: RowRef | None = conversation_id
         self._reply: RowRef | None = None
+        self._reply_files: list[Attachment] = []
+        """Images the current reply's tools made (saved as the reply's attached files)."""
         self._last_flush = 0.0
         self.last_prompt: RowRef | None = None
         """The row of the prompt saved last (an id once the writer made it), for the UI to know
@@ -81,6 +83,7 @@ class ChatRecorder:
     def begin_reply(self, *, backend: str, model: str, params: dict[str, Any]) -> None:
         """Create the assistant row with status ``streaming``."""
         self._reply = None
+        self._reply_files = []
         self._last_flush = time.monotonic()
         if self._conversation is not None:
             self._reply = self.store.submit_message(
@@ -122,10 +125,21 @@ class ChatRecorder:
         if self._reply is not None:
             self.store.submit_tool_call(self._reply, call_id, name, arguments)
 
-    def tool_result(self, call_id: str, output: str, ok: bool, elapsed_s: float | None) -> None:
-        """Save a tool's result under the current reply."""
+    def tool_result(
+        self,
+        call_id: str,
+        output: str,
+        ok: bool,
+        elapsed_s: float | None,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> None:
+        """Save a tool's result under the current reply; images it made are kept as the reply's
+        attached files (stored once by content hash, exported with the reply)."""
         if self._reply is not None:
             self.store.submit_tool_result(self._reply, call_id, output, ok, elapsed_s)
+            if attachments:
+                self._reply_files.extend(attachments)
+                self.store.submit_attachments(self._reply, tuple(self._reply_files))
 
 
 def _failed(ref: RowRef) -> bool:

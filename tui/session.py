@@ -317,7 +317,9 @@ class ChatSession:
         elif isinstance(event, ToolCall):
             self.recorder.tool_call(event.call_id, event.name, event.arguments)
         elif isinstance(event, ToolResult):
-            self.recorder.tool_result(event.call_id, event.output, event.ok, event.elapsed_s)
+            self.recorder.tool_result(
+                event.call_id, event.output, event.ok, event.elapsed_s, event.attachments
+            )
         return turn
 
     def finish(self, turn_id: int, event: Done | Error) -> TurnEnd | None:

@@ -6,8 +6,10 @@ copied in read-only under safe names and the model is told them."""
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
+from pathlib import Path
 
 from PIL import Image
 
@@ -15,7 +17,7 @@ from backends.agent.backend import AgentBackend
 from backends.agent.files_in import MAX_INPUT_BYTES, describe_inputs, gather_inputs, with_inputs_note
 from backends.agent.files_out import MAX_FILES, parse_files, safe_file_name
 from backends.agent.sandbox import SandboxLimits, run_python
-from backends.events import Attachment, ChatMessage, GenerationParams, ToolResult
+from backends.events import Attachment, ChatMessage, Done, GenerationParams, ToolCall, ToolResult
 from backends.options import AgentOptions
 from backends.scripted import ScriptedBackend
 from testkit.agent import words
@@ -146,3 +148,33 @@ def test_the_agent_gives_the_python_tool_the_chats_files() -> None:
     result = next(e for e in events if isinstance(e, ToolResult))
     assert result.ok and result.output == "secret plan"
     assert "notes.txt" in "\n".join(m.content for m in llm.seen[0])
+
+
+def test_a_tools_image_is_saved_with_the_reply_and_exported(tmp_path: Path) -> None:
+    from tui.session import ChatSession
+    from tui.settings import AppSettings
+    from tui.store.export import export
+    from tui.store.store import open_store
+
+    store = open_store(tmp_path / "h.sqlite3")
+    try:
+        session = ChatSession(AppSettings(), store)
+        session.backend_ready(ScriptedBackend())
+        session.submit("plot")
+        turn = session.begin_turn()
+        png = run_python(SAVE_PNG + "open('p.png', 'wb').write(png(3, 2))", limits=LIMITS).images[0]
+        session.apply(turn.turn_id, ToolCall("c1", "python", "plot()"))
+        session.apply(turn.turn_id, ToolResult("c1", "[saved p.png]", attachments=(png,)))
+        session.finish(turn.turn_id, Done())
+        store.flush(5)
+        conversation = session.conversation_id
+        assert conversation is not None
+        reply = next(m for m in store.get_path(conversation) if m.role == "assistant")
+        (saved,) = store.attachments([reply.id])[reply.id]
+        assert saved.data == png.data and saved.name == "p.png"
+        data = json.loads(export(store, conversation, "json"))
+        assistant = next(m for m in data["messages"] if m["role"] == "assistant" and "x_id" in m)
+        assert assistant["x_attachments"][0]["name"] == "p.png"
+        assert "*Tool image: p.png (image/png" in export(store, conversation, "md")
+    finally:
+        store.close()

@@ -71,7 +71,7 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
         messages.append({"role": "system", "content": conversation.system})
     path = store.get_path(conversation_id)
     every = store.get_messages(conversation_id)
-    files = store.attachments([m.id for m in every if m.role == "user"])
+    files = store.attachments([m.id for m in every])  # prompts' files and tools' images
     for message in path:
         tools = store.tool_events(message.id) if message.role == "assistant" else []
         if tools:
@@ -101,7 +101,9 @@ def to_openai(store: HistoryStore, conversation_id: int) -> dict[str, Any]:
                 messages.append(entry)
         item: dict[str, Any] = {
             "role": message.role,
-            "content": _content(message.content, files.get(message.id, ())),
+            "content": _content(message.content, files.get(message.id, ()))
+            if message.role == "user"
+            else message.content,
         }
         if files.get(message.id):
             item["x_attachments"] = _files_json(files[message.id])
@@ -169,6 +171,8 @@ def to_markdown(store: HistoryStore, conversation_id: int) -> str:
                 stats.get("status", "") if stats.get("status") not in (None, "done") else "",
             ]
             lines += ["## Assistant", "", message["content"], ""]
+            for item in message.get("x_attachments", []):
+                lines += [f"*Tool image: {item['name']} ({item['mime']}, {item['size']:,} bytes)*", ""]
             shown = " · ".join(f for f in figures if f)
             if shown:
                 lines += [f"*{shown}*", ""]
