@@ -17,6 +17,7 @@ from tui.screens.approval import ApprovalScreen
 from tui.screens.chat import ChatScreen
 from tui.screens.deny_reason import DenyReasonScreen
 from tui.screens.tools import ToolsScreen
+from tui.widgets.attachment_view import AttachmentView
 from tui.widgets.trace_panel import TracePanel
 
 
@@ -145,7 +146,10 @@ async def test_an_mcp_server_its_image_and_its_hostile_text_in_the_trace() -> No
         trace = chat.query_one(TracePanel)
         text = "\n".join(step.plain_text(100) for step in trace.steps)
         assert "MCP test: ready" in text
-        assert "tool-image-1.png · image/png · 75 B · 7x5" in text
+        files = [label for step in trace.steps for label in step.data.files]
+        assert files == ["tool-image-1.png · 75 B · 7×5"]
+        (view,) = trace.query(AttachmentView)
+        assert view.loaded.attachment.data.startswith(b"\x89PNG")
         assert "PWNED-CLEAR" in text and "\x1b" not in text and "[red]" in text  # shown, never obeyed
         assert HOSTILE_TOOL not in text
     hub.close()

@@ -1,5 +1,5 @@
 """A matplotlib plot made by model-written code in the real bubblewrap sandbox appears in the
-trace panel as an image line (name, size, WxH), and its bytes travel on the ToolResult.
+trace panel under its step (picture or a line: name, size, WxH).
 
 Needs matplotlib importable by the sandbox's Python (as root that is /usr/bin/python3: the
 Debian package python3-matplotlib; see README "Tools")."""
@@ -45,6 +45,6 @@ async def test_a_sandboxed_matplotlib_plot_appears_in_the_trace() -> None:
         assert not isinstance(app.screen, ApprovalScreen)
         step = next(s for s in chat.query_one(TracePanel).steps if s.data.kind == "tool")
         assert step.data.ok, step.data.output
-        text = step.plain_text(120)
-        assert "squares.png · image/png" in text and "200x150" in text
+        assert step.data.files and step.data.files[0].startswith("squares.png")
+        assert step.data.files[0].endswith("200×150")
     assert "[saved squares.png" in "\n".join(m.content for m in llm.seen[1])

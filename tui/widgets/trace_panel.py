@@ -19,10 +19,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from backends.events import ApprovalRequest, Error, ThoughtDelta, ToolCall, ToolResult
+from backends.events import ApprovalRequest, Attachment, Error, ThoughtDelta, ToolCall, ToolResult
 from kb.grounding import label
 from kb.hit import Hit
-from tui.attachment_text import describe_attachment
 from tui.sanitize import sanitize
 
 TraceEvent = ThoughtDelta | ToolCall | ToolResult | ApprovalRequest | Error
@@ -42,7 +41,7 @@ class StepData:
     elapsed_s: float | None = None
     started: float = 0.0
     files: list[str] = field(default_factory=list)
-    """One line per image the tool produced (name, size, WxH) until images are shown inline."""
+    """One line per image the tool produced (name, size, WxH); the pictures follow the step."""
 
 
 class TraceStep(Static):
@@ -97,7 +96,6 @@ class TraceStep(Static):
         ]
         if d.output is not None:
             parts.append(Text(sanitize(d.output.rstrip()) or "(no output)", style="" if d.ok else "red"))
-        parts.extend(Text(f"🖼 {line}", style="italic") for line in d.files)
         return parts
 
     def _renderable(self) -> Group:
@@ -183,10 +181,21 @@ class TracePanel(VerticalScroll, can_focus=True):
             step.data.output = event.output
             step.data.ok = event.ok
             step.data.elapsed_s = event.elapsed_s
-            step.data.files = [describe_attachment(a) for a in event.attachments]
             step.update_view()
+            if event.attachments:
+                await self._show_files(step, event.attachments)
         elif isinstance(event, Error):
             await self._add(StepData("note", event.message))
+
+    async def _show_files(self, step: TraceStep, files: Sequence[Attachment]) -> None:
+        """Images a tool made, right below its step (pictures where the terminal can draw them,
+        else a line: name, size, WxH), with vision's ``AttachmentView``."""
+        from tui.attachments import loaded_from
+        from tui.widgets.attachment_view import AttachmentView
+
+        loaded = [loaded_from(a) for a in files]
+        step.data.files = [item.label for item in loaded]
+        await self.mount_all([AttachmentView(item) for item in loaded], after=step)
 
     async def show_server(self, name: str, state: str, tools: int) -> None:
         """Show an MCP server's status as one line (updated in place when it changes)."""
