@@ -54,3 +54,5 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     kb = figures["kb"]
     assert kb["scale"]["pickup_found"] and kb["scale"]["pickup_changed_files"] == 1
     assert kb["recall_at_5"]["bm25"]["zh"] > 0.5
+    tools = figures["tools"]
+    assert tools["mcp_ready_s"] > 0 and tools["mcp_call_ms"] > 0
