@@ -54,9 +54,18 @@ def parse(reply: bytes) -> Answers:
     )
 
 
+def inside_multiplexer(environ: dict[str, str] | None = None) -> bool:
+    """True inside tmux or screen: they draw no Kitty graphics, and tmux takes the Kitty query
+    (an APC string) as the pane's new title."""
+    env = os.environ if environ is None else environ
+    term = env.get("TERM", "")
+    return bool(env.get("TMUX") or env.get("STY")) or term.startswith(("screen", "tmux"))
+
+
 def ask(timeout_s: float = 1.0) -> Answers:
-    """Send the three queries and read the answers until DA1's (stdin and stdout must be the
-    terminal; the app has not started, so nothing else reads stdin)."""
+    """Send the queries and read the answers until DA1's (stdin and stdout must be the
+    terminal; the app has not started, so nothing else reads stdin). No Kitty query inside
+    tmux or screen (see ``inside_multiplexer``)."""
     stdin, stdout = sys.__stdin__, sys.__stdout__
     if stdin is None or stdout is None or not stdin.isatty() or not stdout.isatty():
         return Answers()
@@ -65,7 +74,8 @@ def ask(timeout_s: float = 1.0) -> Answers:
     reply = b""
     try:
         tty.setcbreak(fd, termios.TCSANOW)  # no echo, no line buffering, while we read answers
-        stdout.write(KITTY_QUERY + CELL_SIZE_QUERY + DA1_QUERY)
+        kitty = "" if inside_multiplexer() else KITTY_QUERY
+        stdout.write(kitty + CELL_SIZE_QUERY + DA1_QUERY)
         stdout.flush()
         deadline = time.monotonic() + timeout_s
         while not _DA1.search(reply):

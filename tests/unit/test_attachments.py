@@ -10,6 +10,7 @@ import pytest
 
 from backends.events import Attachment, BackendInfo
 from testkit import images
+from tui import terminal_query
 from tui.attachments import AttachmentError, describe, load_attachment
 from tui.pending_files import PendingFiles, refusal
 
@@ -140,3 +141,12 @@ def test_terminal_answers_are_read_in_one_go() -> None:
     assert parse(b"\x1b[?62;4;22c").sixel and not parse(b"\x1b[?64;22c").sixel
     assert not parse(b"\x1b_Gi=31;ENOTSUPPORTED:x\x1b\\\x1b[?1;2c").kitty
     assert not parse(b"").answered and parse(b"\x1b[?1;2c").answered
+
+
+def test_no_kitty_query_inside_tmux_or_screen() -> None:
+    """tmux takes the Kitty query (an APC string) as the pane title, and neither draws Kitty images."""
+    assert terminal_query.inside_multiplexer({"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "xterm"})
+    assert terminal_query.inside_multiplexer({"TERM": "screen-256color"})
+    assert terminal_query.inside_multiplexer({"TERM": "tmux-256color"})
+    assert terminal_query.inside_multiplexer({"STY": "1234.pts-0", "TERM": "xterm"})
+    assert not terminal_query.inside_multiplexer({"TERM": "xterm-kitty"})
