@@ -367,6 +367,8 @@ def _check_sha256(repo_id: str, revision: str | None, folder: Path, endpoint: st
         if not isinstance(entry, RepoFile) or entry.lfs is None:
             continue
         path = folder / entry.path
+        if not _inside(path, folder):  # a hostile listing must not make us read or remove a user's file
+            raise DownloadError(f"the hub listed a file outside {repo_id}; nothing was checked or removed")
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -379,6 +381,20 @@ def _check_sha256(repo_id: str, revision: str | None, folder: Path, endpoint: st
                 f"{entry.path} of {repo_id} does not match the hub's checksum; "
                 "it was removed, run the download again"
             )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (a snapshot entry, itself a link into ``blobs``) names a file of the model:
+    inside ``folder`` by its name, and inside the model's cache folder once its link is followed."""
+    storage = folder.resolve().parent.parent
+    try:
+        return (
+            path.absolute().is_relative_to(folder.absolute())
+            and os.path.normpath(path) == str(path)
+            and (path.resolve().is_relative_to(storage))
+        )
+    except (OSError, RuntimeError):  # a link loop
+        return False
 
 
 def _modelscope(repo_id: str, revision: str | None, progress: ProgressSink, cancel: threading.Event) -> Path:
