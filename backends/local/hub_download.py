@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 Hub = Literal["hf", "modelscope"]
 ProgressSink = Callable[["DownloadProgress"], None]
@@ -203,7 +204,7 @@ def _one_line(exc: BaseException, repo_id: str, revision: str | None, endpoint: 
         RevisionNotFoundError,
     )
 
-    where = endpoint or constants.ENDPOINT
+    where = _shown(endpoint or constants.ENDPOINT)
     chain: list[BaseException] = []
     cause: BaseException | None = exc
     while cause is not None and len(chain) < 8:
@@ -233,6 +234,14 @@ def _one_line(exc: BaseException, repo_id: str, revision: str | None, endpoint: 
     if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
         return f"a file of {repo_id} arrived with the wrong size; run the download again"
     return f"download of {repo_id} failed: {type(exc).__name__}"
+
+
+def _shown(url: str) -> str:
+    """The hub's address without ``user:password@`` (an ``HF_ENDPOINT`` mirror may carry one)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _quiet_libraries() -> None:
@@ -429,6 +438,6 @@ def _modelscope(repo_id: str, revision: str | None, progress: ProgressSink, canc
             os.environ.get("MODELSCOPE_ENDPOINT") or os.environ.get("MODELSCOPE_DOMAIN") or "modelscope.cn"
         )
         raise DownloadError(
-            f"ModelScope download of {repo_id} failed ({type(exc).__name__}; hub {endpoint})"
+            f"ModelScope download of {repo_id} failed ({type(exc).__name__}; hub {_shown(endpoint)})"
         ) from None
     return Path(folder)

@@ -176,3 +176,12 @@ def test_a_listing_naming_a_file_outside_the_model_neither_reads_nor_removes_it(
         download("org/tiny", endpoint=hub.endpoint)
     assert victim.read_text() == "the user's own file"
     assert "outside" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_password_in_the_hub_address_is_never_shown(hub: FakeHub) -> None:
+    with_password = hub.endpoint.replace("http://", "http://mirror-user:s3cret-pass@")
+    with pytest.raises(DownloadError) as caught:
+        download("org/nope", endpoint=with_password)
+    message = str(caught.value)
+    assert "s3cret-pass" not in message and "mirror-user" not in message
+    assert "no model org/nope on http://127.0.0.1:" in message
