@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -231,9 +232,18 @@ def _one_line(exc: BaseException, repo_id: str, revision: str | None, endpoint: 
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else "?"
         return f"the hub at {where} answered {status} for {repo_id}"
+    if not isinstance(exc, known) and any(_is_unreachable(item) for item in chain):
+        return f"cannot reach the hub at {where} and {repo_id} is not in the cache"
     if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
         return f"a file of {repo_id} arrived with the wrong size; run the download again"
     return f"download of {repo_id} failed: {type(exc).__name__}"
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """A refused or timed-out connection or an unknown host, however the HTTP library wraps it."""
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    return any(kind.__name__ in ("TransportError", "TimeoutException") for kind in type(exc).__mro__)
 
 
 def _shown(url: str) -> str:
@@ -318,7 +328,29 @@ def download(
     except DownloadError:
         raise
     except Exception as exc:
-        raise DownloadError(_one_line(exc, repo_id, revision, endpoint)) from None
+        cached = _cached_when_unreachable(exc, repo_id, revision)
+        if cached is None:
+            raise DownloadError(_one_line(exc, repo_id, revision, endpoint)) from None
+        notice(f"cannot reach the hub at {_shown(endpoint)}: using the copy in the cache {cache_dir()}")
+        return cached
+
+
+def _cached_when_unreachable(exc: BaseException, repo_id: str, revision: str | None) -> Path | None:
+    """The cached snapshot when the hub could not be reached (as huggingface_hub itself does
+    without our dry run), else None."""
+    from huggingface_hub import snapshot_download
+
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 8:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if not any(_is_unreachable(item) for item in chain):
+        return None
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+    except Exception:
+        return None
 
 
 def _storage(repo_id: str) -> Path:

@@ -185,3 +185,26 @@ def test_a_password_in_the_hub_address_is_never_shown(hub: FakeHub) -> None:
     message = str(caught.value)
     assert "s3cret-pass" not in message and "mirror-user" not in message
     assert "no model org/nope on http://127.0.0.1:" in message
+
+
+def test_a_hub_that_cannot_be_reached_is_named_as_such(hub: FakeHub) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(DownloadError) as caught:
+        download("org/tiny", endpoint=dead)
+    assert f"cannot reach the hub at {dead}" in str(caught.value), str(caught.value)
+
+
+def test_a_cached_model_is_used_when_the_hub_cannot_be_reached(hub: FakeHub) -> None:
+    import socket
+
+    first = download("org/tiny", endpoint=hub.endpoint)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    notices: list[str] = []
+    assert download("org/tiny", endpoint=dead, notice=notices.append) == first
+    assert any("cache" in line for line in notices), notices
