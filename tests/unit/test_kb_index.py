@@ -266,14 +266,11 @@ def test_a_file_swapped_after_the_scan_for_a_huge_one_or_a_fifo_is_not_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The scan checked type and size a moment before the read: the read checks them again."""
-    import kb.index
-    from kb.scan import MAX_TEXT_BYTES
+    from kb.scan import MAX_TEXT_BYTES, scan
 
     folder = write_docs(tmp_path / "docs", {"big.md": "# small at first\n", "pipe.md": "# a file\n"})
-    real_scan = kb.index.scan
-
     def scan_then_swap(root: Path) -> object:
-        found = real_scan(root)
+        found = scan(root)
         grown = folder / "big.tmp"
         grown.write_text("words and more words\n" * (MAX_TEXT_BYTES // 20))
         grown.replace(folder / "big.md")
@@ -281,7 +278,7 @@ def test_a_file_swapped_after_the_scan_for_a_huge_one_or_a_fifo_is_not_read(
         os.mkfifo(folder / "pipe.md")
         return found
 
-    monkeypatch.setattr(kb.index, "scan", scan_then_swap)
+    monkeypatch.setattr("kb.index.scan", scan_then_swap)
     index = _open(folder, tmp_path)
     report = index.update()
     assert dict(report.skipped) == {"too large": 1, "not a regular file": 1}
