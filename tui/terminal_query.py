@@ -73,7 +73,7 @@ def ask(timeout_s: float = 1.0) -> Answers:
     reply = b""
     try:
         tty.setcbreak(fd, termios.TCSANOW)  # no echo, no line buffering, while we read answers
-        stdout.write(KITTY_QUERY + CELL_SIZE_QUERY + DA1_QUERY)
+        stdout.write((KITTY_QUERY if kitty_query_allowed() else "") + CELL_SIZE_QUERY + DA1_QUERY)
         stdout.flush()
         deadline = time.monotonic() + timeout_s
         while not _DA1.search(reply):
@@ -90,6 +90,12 @@ def ask(timeout_s: float = 1.0) -> Answers:
     if not answers.answered:
         expect_late_answers()
     return answers
+
+
+def kitty_query_allowed() -> bool:
+    """Not inside tmux or GNU screen: neither passes Kitty graphics through, and both take an
+    APC string (what the Kitty query is) as the pane's title, which tmux shows in its status line."""
+    return not os.environ.get("TMUX") and not os.environ.get("STY")
 
 
 def expect_late_answers(window_s: float = LATE_WINDOW_S) -> None:

@@ -269,6 +269,7 @@ def test_a_file_swapped_after_the_scan_for_a_huge_one_or_a_fifo_is_not_read(
     from kb.scan import MAX_TEXT_BYTES, scan
 
     folder = write_docs(tmp_path / "docs", {"big.md": "# small at first\n", "pipe.md": "# a file\n"})
+
     def scan_then_swap(root: Path) -> object:
         found = scan(root)
         grown = folder / "big.tmp"
