@@ -292,3 +292,27 @@ async def test_hostile_names_never_reach_the_path_field_raw(tmp_path: Path) -> N
         assert not raw_controls(path.value), repr(path.value)
         assert isinstance(app.screen, AttachPicker)
         assert screen.is_attached
+
+
+async def test_a_large_picture_is_kept_as_a_small_preview(tmp_path: Path) -> None:
+    """The preview widget holds a copy of at most 1024 px a side, not the whole photo."""
+    from textual_image.widget import HalfcellImage
+
+    from tui import image_preview
+    from tui.widgets.attachment_view import PREVIEW_MAX_PX
+
+    loaded = load_attachment(images.write(tmp_path / "big.png", images.png(3000, 1500)))
+    image_preview.set_mode("halfcell")
+    try:
+        app, _ = scripted_app(settings=AppSettings(attach=(loaded,)))
+        async with app.run_test(size=(110, 34)) as pilot:
+            screen = await ready_screen(pilot)
+            await pilot.press(*"see", "enter")
+            await wait_for(pilot, lambda: bool(screen.query(HalfcellImage)) and not screen.busy)
+            await settle(pilot)
+            kept = screen.query_one(HalfcellImage).image
+            assert kept is not None and not isinstance(kept, str | bytes)
+            assert max(kept.size) == PREVIEW_MAX_PX and kept.size == (PREVIEW_MAX_PX, PREVIEW_MAX_PX // 2)
+            assert screen.query_one(HalfcellImage).size.height == 10
+    finally:
+        image_preview.set_mode("text")
