@@ -13,9 +13,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+
+from kb.scan import MAX_PDF_BYTES
 
 
 class Skipped(Exception):
@@ -32,9 +35,12 @@ class Extracted:
     mtime_ns: int
 
 
-def read_bytes(path: Path) -> tuple[bytes, int, int]:
+def read_bytes(path: Path, limit: int = MAX_PDF_BYTES) -> tuple[bytes, int, int]:
     """The file's bytes with the size and mtime they were read at; a file that changed while
-    being read (size or mtime differ before and after) is skipped, to be read next time."""
+    being read (size or mtime differ before and after) is skipped, to be read next time.
+
+    What was opened is checked again (the scan saw the path a moment earlier): anything but a
+    regular file, or one over ``limit`` bytes, is skipped without reading more than ``limit``."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except PermissionError as exc:
@@ -45,8 +51,12 @@ def read_bytes(path: Path) -> tuple[bytes, int, int]:
         raise Skipped("vanished or unreadable") from exc
     try:
         before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise Skipped("not a regular file")
+        if before.st_size > limit:
+            raise Skipped("too large")
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read()
+            data = handle.read(limit + 1) or b""
         after = os.fstat(fd)
     except OSError as exc:
         raise Skipped("unreadable") from exc

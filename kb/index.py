@@ -32,7 +32,7 @@ from kb.errors import KbError
 from kb.extract import Skipped, extract, read_bytes, sha256
 from kb.fuse import rrf
 from kb.hit import Hit, Status
-from kb.scan import Found, scan
+from kb.scan import MAX_PDF_BYTES, MAX_TEXT_BYTES, Found, scan
 from kb.terms import grams_column, mostly_cjk, phrase, query_terms
 
 BATCH_FILES = 100
@@ -182,7 +182,7 @@ class KnowledgeBase:
         """Read one file outside the lock: ("touch" | "rename" | "index", file, hash, payload)."""
         path = self.folder / found.path
         try:
-            data, size, mtime_ns = read_bytes(path)
+            data, size, mtime_ns = read_bytes(path, MAX_PDF_BYTES if found.kind == "pdf" else MAX_TEXT_BYTES)
         except Skipped as skipped:
             report.skipped[str(skipped)] += 1
             return ("drop", found, "", None) if row is not None else None

@@ -64,6 +64,11 @@ class FakeHub:
         self.corrupt: set[str] = set()
         """files served with wrong bytes of the right size (the tree still lists the true sha256)."""
         self.chunk_delay_s = 0.0
+        self.extra_tree: list[dict[str, object]] = []
+        """entries added to tree listings (a hostile hub listing paths outside the repo)..."""
+        self.extra_tree_from = 0
+        """...from this tree listing on (0: all; the library lists twice before our check does)."""
+        self.tree_listings = 0
         self.release = threading.Event()
         self.stalled = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -159,7 +164,9 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     }
                     data = json.dumps(info).encode()
                 else:
-                    data = json.dumps(tree_entries(repo)).encode()
+                    extra = hub.extra_tree if hub.tree_listings >= hub.extra_tree_from else []
+                    hub.tree_listings += 1
+                    data = json.dumps(tree_entries(repo) + extra).encode()
                 return self._send(200, data, {"Content-Type": "application/json"}, head_only=head_only)
             if match := _RESOLVE.match(path):
                 repo = hub.repos.get(match["repo"])

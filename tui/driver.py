@@ -8,15 +8,36 @@ turns it off (for a terminal that misbehaves, and for the benchmarks' side-by-si
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
+from textual._xterm_parser import XTermParser
 from textual.driver import Driver
+from textual.drivers import linux_driver
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
 
+from tui import terminal_query
 from tui.terminal_diff import ScreenDiff
 from tui.terminal_writer import TerminalWriter
 
 FULL_REDRAW_VARIABLE = "INTERNLM_TUI_FULL_REDRAW"
+
+
+class _InputParser(XTermParser):
+    """Textual's input parser, without the late answers of the start-up terminal query.
+
+    ``LinuxDriver.run_input_thread`` builds its parser by this module-level name, and has no
+    other place where the bytes read can be seen before they become keys."""
+
+    def feed(self, data: str) -> Iterable[Message]:
+        kept = terminal_query.strip_late(data)
+        if data and not kept:  # feeding "" would tell the parser the input has ended
+            return ()
+        return super().feed(kept)
+
+
+setattr(linux_driver, "XTermParser", _InputParser)  # noqa: B010  (mypy: a class cannot be assigned)
 
 
 class SafeLinuxDriver(LinuxDriver):

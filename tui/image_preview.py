@@ -7,8 +7,9 @@ widgets for the mode found here, imported when the first picture is drawn (it co
 kept out of the start-up); its own import-time detection (three sequential queries with 0.1 s
 timeouts) is kept from running by importing it while stdout does not look like a terminal.
 
-Inside tmux the Kitty query is not passed through and tmux answers DA1 itself (with Sixel when
-tmux was built with it, 3.4+), so tmux gets Sixel or half-blocks. A terminal that does not
+Inside tmux (and GNU screen) the Kitty query is not sent (it would become the pane title) and
+tmux answers DA1 itself (with Sixel when tmux was built with it, 3.4+), so tmux gets Sixel or
+half-blocks. A terminal that does not
 answer within a second gets half-blocks. ``INTERNLM_TUI_IMAGES=kitty|sixel|halfcell|text``
 overrides the detection. Half-blocks are ordinary coloured cells; on a 16-colour terminal, with
 ``--no-image-preview`` or without a terminal, images are a line of text (name, size, pixels).

@@ -154,6 +154,8 @@ class ChatSession:
         """Files attached to the prompt being written (sent and saved with it)."""
         self.refusal: str | None = None
         """Why the last prompt was ``REFUSED`` (one line)."""
+        self.not_answered: str | None = None
+        """Why the prompt queued while loading was not sent to the model that loaded (one line)."""
         self.files_of: dict[int, tuple[Attachment, ...]] = {}
         """Attached files of the stored messages of the branch shown, by message id."""
         self._turn_counter = 0
@@ -182,6 +184,15 @@ class ChatSession:
         self.backend = backend
         self.backend_error = None
         queued, self.queued = self.queued, False
+        self.not_answered = None
+        last = self.conversation.messages[-1] if queued and self.conversation.messages else None
+        reason = refusal(last.attachments, backend.info) if last is not None else None
+        if reason is not None:  # checked now that the model is known: never sent without its files
+            self.not_answered = (
+                f"{reason.split(';')[0]}: the prompt sent while it loaded is saved but was not sent. "
+                "Switch to a vision model (F6), then edit the prompt to send it again."
+            )
+            return False
         return queued
 
     def backend_failed(self, message: str) -> None:

@@ -8,6 +8,9 @@ query (``CSI 16 t``) and the primary device attributes query (DA1, ``CSI c``) go
 the Kitty protocol's documentation recommends: every terminal answers DA1, and answers in order,
 so once the DA1 answer is in, every other answer the terminal will give is in too. Nothing is
 waited for past that, and the wait for DA1 itself is ``timeout_s`` (long enough for a slow link).
+When DA1's answer does not come in time, the answers may still come later, while Textual reads
+the keyboard: ``strip_late`` takes them out of its input (``tui.driver``) until DA1's has gone by,
+so they are never typed into the prompt.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ DA1_QUERY = "\x1b[c"
 _DA1 = re.compile(rb"\x1b\[\?([\d;]*)c")
 _KITTY_OK = re.compile(rb"\x1b_G[^\x1b]*;OK\x1b\\")
 _CELL = re.compile(rb"\x1b\[6;(\d+);(\d+)t")
+_LATE = re.compile(r"\x1b_G[^\x1b]*\x1b\\|\x1b\[6;\d+;\d+t|\x1b\[\?[\d;]*c")
+_LATE_DA1 = re.compile(r"\x1b\[\?[\d;]*c")
+LATE_WINDOW_S = 60.0
+"""How long after a query that timed out its answers are still taken out of the input."""
+_late_until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +82,7 @@ def ask(timeout_s: float = 1.0) -> Answers:
     reply = b""
     try:
         tty.setcbreak(fd, termios.TCSANOW)  # no echo, no line buffering, while we read answers
-        kitty = "" if inside_multiplexer() else KITTY_QUERY
-        stdout.write(kitty + CELL_SIZE_QUERY + DA1_QUERY)
+        stdout.write((KITTY_QUERY if kitty_query_allowed() else "") + CELL_SIZE_QUERY + DA1_QUERY)
         stdout.flush()
         deadline = time.monotonic() + timeout_s
         while not _DA1.search(reply):
@@ -88,4 +95,36 @@ def ask(timeout_s: float = 1.0) -> Answers:
             reply += piece
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, saved)
-    return parse(reply)
+    answers = parse(reply)
+    if not answers.answered:
+        expect_late_answers()
+    return answers
+
+
+def kitty_query_allowed() -> bool:
+    """Not inside tmux or GNU screen: neither passes Kitty graphics through, and both take an
+    APC string (what the Kitty query is) as the pane's title, which tmux shows in its status line."""
+    return not inside_multiplexer()
+
+
+def expect_late_answers(window_s: float = LATE_WINDOW_S) -> None:
+    """The query timed out: answers arriving in the next ``window_s`` are not keys."""
+    global _late_until
+    _late_until = time.monotonic() + window_s
+
+
+def strip_late(data: str) -> str:
+    """``data`` read from the terminal without the answers of a query that timed out.
+
+    Only while they are expected (see ``expect_late_answers``); DA1's answer comes last, so once
+    it has gone by nothing more is taken out. A chunk of input that is only the user's keys is
+    returned as it is."""
+    global _late_until
+    if _late_until is None or "\x1b" not in data:
+        return data
+    if time.monotonic() > _late_until:
+        _late_until = None
+        return data
+    if _LATE_DA1.search(data):
+        _late_until = None
+    return _LATE.sub("", data)

@@ -21,12 +21,14 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 Hub = Literal["hf", "modelscope"]
 ProgressSink = Callable[["DownloadProgress"], None]
@@ -203,7 +205,7 @@ def _one_line(exc: BaseException, repo_id: str, revision: str | None, endpoint: 
         RevisionNotFoundError,
     )
 
-    where = endpoint or constants.ENDPOINT
+    where = _shown(endpoint or constants.ENDPOINT)
     chain: list[BaseException] = []
     cause: BaseException | None = exc
     while cause is not None and len(chain) < 8:
@@ -230,9 +232,26 @@ def _one_line(exc: BaseException, repo_id: str, revision: str | None, endpoint: 
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else "?"
         return f"the hub at {where} answered {status} for {repo_id}"
+    if not isinstance(exc, known) and any(_is_unreachable(item) for item in chain):
+        return f"cannot reach the hub at {where} and {repo_id} is not in the cache"
     if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
         return f"a file of {repo_id} arrived with the wrong size; run the download again"
     return f"download of {repo_id} failed: {type(exc).__name__}"
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """A refused or timed-out connection or an unknown host, however the HTTP library wraps it."""
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    return any(kind.__name__ in ("TransportError", "TimeoutException") for kind in type(exc).__mro__)
+
+
+def _shown(url: str) -> str:
+    """The hub's address without ``user:password@`` (an ``HF_ENDPOINT`` mirror may carry one)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _quiet_libraries() -> None:
@@ -309,7 +328,29 @@ def download(
     except DownloadError:
         raise
     except Exception as exc:
-        raise DownloadError(_one_line(exc, repo_id, revision, endpoint)) from None
+        cached = _cached_when_unreachable(exc, repo_id, revision)
+        if cached is None:
+            raise DownloadError(_one_line(exc, repo_id, revision, endpoint)) from None
+        notice(f"cannot reach the hub at {_shown(endpoint)}: using the copy in the cache {cache_dir()}")
+        return cached
+
+
+def _cached_when_unreachable(exc: BaseException, repo_id: str, revision: str | None) -> Path | None:
+    """The cached snapshot when the hub could not be reached (as huggingface_hub itself does
+    without our dry run), else None."""
+    from huggingface_hub import snapshot_download
+
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 8:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if not any(_is_unreachable(item) for item in chain):
+        return None
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+    except Exception:
+        return None
 
 
 def _storage(repo_id: str) -> Path:
@@ -367,6 +408,8 @@ def _check_sha256(repo_id: str, revision: str | None, folder: Path, endpoint: st
         if not isinstance(entry, RepoFile) or entry.lfs is None:
             continue
         path = folder / entry.path
+        if not _inside(path, folder):  # a hostile listing must not make us read or remove a user's file
+            raise DownloadError(f"the hub listed a file outside {repo_id}; nothing was checked or removed")
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -379,6 +422,20 @@ def _check_sha256(repo_id: str, revision: str | None, folder: Path, endpoint: st
                 f"{entry.path} of {repo_id} does not match the hub's checksum; "
                 "it was removed, run the download again"
             )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (a snapshot entry, itself a link into ``blobs``) names a file of the model:
+    inside ``folder`` by its name, and inside the model's cache folder once its link is followed."""
+    storage = folder.resolve().parent.parent
+    try:
+        return (
+            path.absolute().is_relative_to(folder.absolute())
+            and os.path.normpath(path) == str(path)
+            and (path.resolve().is_relative_to(storage))
+        )
+    except (OSError, RuntimeError):  # a link loop
+        return False
 
 
 def _modelscope(repo_id: str, revision: str | None, progress: ProgressSink, cancel: threading.Event) -> Path:
@@ -413,6 +470,6 @@ def _modelscope(repo_id: str, revision: str | None, progress: ProgressSink, canc
             os.environ.get("MODELSCOPE_ENDPOINT") or os.environ.get("MODELSCOPE_DOMAIN") or "modelscope.cn"
         )
         raise DownloadError(
-            f"ModelScope download of {repo_id} failed ({type(exc).__name__}; hub {endpoint})"
+            f"ModelScope download of {repo_id} failed ({type(exc).__name__}; hub {_shown(endpoint)})"
         ) from None
     return Path(folder)

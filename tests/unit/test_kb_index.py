@@ -260,3 +260,27 @@ def test_an_english_only_model_is_not_asked_about_chinese_questions(folder: Path
     assert embedder.encoded == before  # the question was not embedded
     english = kb.search("lmdeploy server port", 3)
     assert english[0].dense_rank is not None and embedder.encoded == before + 1
+
+
+def test_a_file_swapped_after_the_scan_for_a_huge_one_or_a_fifo_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan checked type and size a moment before the read: the read checks them again."""
+    from kb.scan import MAX_TEXT_BYTES, scan
+
+    folder = write_docs(tmp_path / "docs", {"big.md": "# small at first\n", "pipe.md": "# a file\n"})
+
+    def scan_then_swap(root: Path) -> object:
+        found = scan(root)
+        grown = folder / "big.tmp"
+        grown.write_text("words and more words\n" * (MAX_TEXT_BYTES // 20))
+        grown.replace(folder / "big.md")
+        (folder / "pipe.md").unlink()
+        os.mkfifo(folder / "pipe.md")
+        return found
+
+    monkeypatch.setattr("kb.index.scan", scan_then_swap)
+    index = _open(folder, tmp_path)
+    report = index.update()
+    assert dict(report.skipped) == {"too large": 1, "not a regular file": 1}
+    assert index.status().files == 0

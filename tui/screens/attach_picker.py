@@ -73,6 +73,12 @@ def entries(folder: Path, prefix: str, *, any_file: bool) -> list[Entry]:
     return sorted(found, key=lambda e: (not e.is_dir, e.name.lower()))
 
 
+def drawable(text: str) -> bool:
+    """Whether ``text`` may go into the path field, which draws its text as it is (a name with
+    an escape sequence in it would reach the terminal raw); the list draws names sanitised."""
+    return sanitize(text) == text
+
+
 class PathSuggester(Suggester):
     """Completes the last part of a path to the first matching entry."""
 
@@ -84,7 +90,7 @@ class PathSuggester(Suggester):
         folder, prefix = split(value)
         if not prefix:
             return None
-        found = entries(folder, prefix, any_file=self.any_file)
+        found = [e for e in entries(folder, prefix, any_file=self.any_file) if drawable(e.name)]
         if not found:
             return None
         first = found[0]
@@ -102,7 +108,8 @@ class AttachPicker(ModalScreen[str | None]):
     def __init__(self, start: str | None = None, *, any_file: bool = False) -> None:
         super().__init__()
         self.any_file = any_file
-        self._start = start if start is not None else _with_slash(os.getcwd())
+        start = start if start is not None else _with_slash(os.getcwd())
+        self._start = start if drawable(start) else ""
         self._shown: list[Entry] = []
 
     def compose(self) -> ComposeResult:
@@ -161,6 +168,13 @@ class AttachPicker(ModalScreen[str | None]):
         path_input = self.query_one(Input)
         folder_part = path_input.value[: len(path_input.value) - len(split(path_input.value)[1])]
         chosen = folder_part + entry.name
+        if entry.is_dir and not drawable(entry.name):
+            self.notify(
+                "This folder's name has control characters: it cannot be opened here.",
+                severity="warning",
+                markup=False,
+            )
+            return
         if entry.is_dir:
             self._open(chosen)  # the focus stays where it was: Enter again goes on down
             return

@@ -275,6 +275,8 @@ class ChatScreen(Screen[None]):
         self.refresh_bindings()
         if start_queued:
             await self.start_turn()
+        elif self.session.not_answered:
+            self.notify(self.session.not_answered, title="Not sent", severity="warning", markup=False)
 
     async def on_backend_failed(self, message: BackendFailed) -> None:
         if self._switching is not None:  # the backend in use stays

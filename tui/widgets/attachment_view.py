@@ -16,6 +16,9 @@ from tui.sanitize import sanitize
 
 PREVIEW_ROWS = 10
 """How many terminal rows a picture takes (its width follows from its shape)."""
+PREVIEW_MAX_PX = 1024
+"""The preview keeps a copy at most this many pixels on a side: ten rows never need more, and a
+50-megapixel photo would otherwise stay in memory whole (150 MB) and be scaled on every redraw."""
 
 
 def caption(loaded: Loaded) -> Text:
@@ -53,7 +56,9 @@ class AttachmentView(Vertical):
         kind = {"kitty": TGPImage, "sixel": SixelImage}.get(mode, HalfcellImage)
         try:
             picture = Image.open(io.BytesIO(self.loaded.attachment.data))
+            picture.draft("RGB", (PREVIEW_MAX_PX, PREVIEW_MAX_PX))  # JPEG: decode at a smaller scale
             picture.load()
+            picture.thumbnail((PREVIEW_MAX_PX, PREVIEW_MAX_PX))
         except Exception:  # checked when attached; a damaged copy read back is shown as text
             return None
         widget: Widget = kind(picture, classes="attachment-picture")
