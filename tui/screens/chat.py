@@ -77,7 +77,7 @@ from tui.widgets.user_message import UserMessage
 
 TOKEN_BATCH_S = 1 / 25
 """How long reply text waits in the turn's inbox before the screen takes it: a few tokens per
-take at 100 tokens/s, well under the reply's own 10 redraws a second."""
+take at 100 tokens/s, well under the reply's own 8 redraws a second."""
 
 
 class BackendFactory(Protocol):

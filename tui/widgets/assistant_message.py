@@ -39,8 +39,8 @@ from tui.widgets.stream_tail import StreamTail
 if TYPE_CHECKING:
     from tui.store.store import RowRef
 
-FLUSH_INTERVAL_S = 1 / 10
-"""How long streamed fragments wait to be drawn together at least: ten redraws a second read
+FLUSH_INTERVAL_S = 1 / 8
+"""How long streamed fragments wait to be drawn together at least: eight redraws a second read
 as smooth text, and each redraw costs the same however many tokens it carries."""
 MAX_FLUSH_INTERVAL_S = 0.4
 BLOCK_INTERVAL_S = 1.0
