@@ -50,6 +50,6 @@ def widget_for(
     if message.role == "user":
         widget = UserMessage(message.content, header=version_label(version), attachments=files)
     else:
-        widget = AssistantMessage(message.content, note=note_for(message, version))
+        widget = AssistantMessage(message.content, note=note_for(message, version), attachments=files)
     widget.message_id = message.id
     return widget

@@ -568,7 +568,7 @@ class ChatSession:
         branch of the same chat the oldest messages the user chose to leave out stay left out."""
         stored = self.store.get_path(conversation_id)
         self.measured = None
-        self.files_of = self.store.attachments([m.id for m in stored if m.role == "user"])
+        self.files_of = self.store.attachments([m.id for m in stored])  # prompts' files, tools' images
         messages = _chat(stored, self.files_of)
         dropped = min(self.conversation.dropped, max(0, len(messages) - 1)) if keep_dropped else 0
         self.conversation = Conversation(
@@ -628,10 +628,14 @@ def _chat(
     stored: list[StoredMessage], files: dict[int, tuple[Attachment, ...]] | None = None
 ) -> list[ChatMessage]:
     """Stored messages as the backend sees them (empty replies, such as failed ones, left out),
-    prompts with their attached files."""
+    prompts with their attached files (the images a reply's tools made stay out)."""
     files = files or {}
     return [
-        ChatMessage("user" if m.role == "user" else "assistant", m.content, attachments=files.get(m.id, ()))
+        ChatMessage(
+            "user" if m.role == "user" else "assistant",
+            m.content,
+            attachments=files.get(m.id, ()) if m.role == "user" else (),  # a tool's plot is not resent
+        )
         for m in stored
         if m.role in ("user", "assistant") and m.content
     ]

@@ -152,4 +152,19 @@ async def test_an_mcp_server_its_image_and_its_hostile_text_in_the_trace() -> No
         assert view.loaded.attachment.data.startswith(b"\x89PNG")
         assert "PWNED-CLEAR" in text and "\x1b" not in text and "[red]" in text  # shown, never obeyed
         assert HOSTILE_TOOL not in text
+        # The picture shows in the chat too, right below the reply; and again when reopened.
+        reply = chat.chat_pane.messages[-1]
+        (shown,) = chat.chat_pane.query_children(AttachmentView)
+        children = list(chat.chat_pane.children)
+        assert children.index(shown) == children.index(reply) + 1
+        assert shown.loaded.attachment.data == view.loaded.attachment.data
+        conversation = chat.session.conversation_id
+        assert conversation is not None
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: not chat.chat_pane.query_children(AttachmentView))
+        await chat.history.chosen(conversation, None)
+        await wait_for(pilot, lambda: len(chat.chat_pane.query_children(AttachmentView)) == 1)
+        (again,) = chat.chat_pane.query_children(AttachmentView)
+        assert again.loaded.attachment.data == view.loaded.attachment.data
+        assert all(not m.attachments for m in chat.session.conversation.messages if m.role == "assistant")
     hub.close()

@@ -432,6 +432,8 @@ class ChatScreen(Screen[None]):
             await view.view.append(event.text)
         elif isinstance(event, ThoughtDelta | ToolCall | ToolResult):
             await self.query_one(TracePanel).add_event(event)
+            if isinstance(event, ToolResult) and event.attachments:
+                await view.view.show_files(event.attachments)  # a plot shows in the chat too
         elif isinstance(event, ApprovalRequest):
             await self.query_one(TracePanel).add_event(event)
             self.tools.ask(turn, event)

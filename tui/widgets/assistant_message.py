@@ -37,6 +37,9 @@ from tui.widgets.reply_segment import ReplySegment
 from tui.widgets.stream_tail import StreamTail
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from backends.events import Attachment
     from tui.store.store import RowRef
 
 FLUSH_INTERVAL_S = 1 / 8
@@ -58,8 +61,11 @@ class AssistantMessage(Vertical):
         """The reply's height changed (more room while streaming, or the final text): the view
         moves, and pieces it leaves far behind can fold."""
 
-    def __init__(self, text: str = "", *, note: str = "") -> None:
+    def __init__(self, text: str = "", *, note: str = "", attachments: Sequence[Attachment] = ()) -> None:
         super().__init__(classes="message assistant")
+        self.attachments = tuple(attachments)
+        """Images the reply's tools made (a saved plot), drawn below it (``AttachmentView``)."""
+        self._last_below: Widget = self
         self.border_title = "assistant"
         self.message_id: int | None = None
         """The stored message this shows (None until its row is written)."""
@@ -83,10 +89,24 @@ class AssistantMessage(Vertical):
         yield Static(Text(sanitize(self._note_text)), classes="note")
 
     async def on_mount(self) -> None:
+        if self.attachments:
+            await self.show_files(self.attachments)
         if not self.finished:
             room = self._room
             room.styles.height = 0  # grows as text comes (``_keep_room``)
             await room.mount(StreamTail())
+
+    async def show_files(self, files: Sequence[Attachment]) -> None:
+        """Draw images a tool made for this reply below it, in the order they came."""
+        parent = self.parent
+        if not files or not isinstance(parent, Widget):
+            return
+        from tui.attachments import loaded_from
+        from tui.widgets.attachment_view import AttachmentView
+
+        views = [AttachmentView(loaded_from(a)) for a in files]
+        await parent.mount_all(views, after=self._last_below)
+        self._last_below = views[-1]
 
     @property
     def segments(self) -> list[ReplySegment]:
