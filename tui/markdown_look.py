@@ -155,9 +155,17 @@ def _block(node: SyntaxTreeNode, width: int, look: Look, depth: int = 0, *, nest
 def markdown_lines(text: str, width: int, *, above: int = 0, look: Look = TRUE_COLOUR) -> list[Content]:
     """``text`` drawn ``width`` cells wide, one ``Content`` a line, with no trailing blank rows.
 
-    ``above`` is the blank rows already drawn above (the bottom margin of the block before, in
-    another widget): margins collapse, so the first block only adds what it needs beyond them.
+    ``above`` is the blank rows already drawn above (the bottom margin of the block before):
+    margins collapse, so the first block only adds what it needs beyond them.
     """
+    return markdown_blocks(text, width, above=above, look=look)[0]
+
+
+def markdown_blocks(
+    text: str, width: int, *, above: int = 0, look: Look = TRUE_COLOUR
+) -> tuple[list[Content], int | None]:
+    """``markdown_lines`` and the bottom margin of the last block (None for no block), which
+    the block drawn after it collapses with (``above``)."""
     lines: list[Content] = []
     bottom: int | None = None  # the bottom margin of the block before, once there is one
     source = text.splitlines()
@@ -170,4 +178,4 @@ def markdown_lines(text: str, width: int, *, above: int = 0, look: Look = TRUE_C
         gap = max(above, block.top) - above if bottom is None else max(bottom, block.top)
         lines += [Content("")] * gap + block.lines
         bottom = block.bottom
-    return lines
+    return lines, bottom

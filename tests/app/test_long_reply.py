@@ -1,15 +1,17 @@
-"""A long streamed reply through the real app: cut into Markdown pieces, far pieces folded.
+"""A long streamed reply through the real app: cut into pieces, Markdown built only near the view.
 
 The reply (about 3,000 tokens of headings, paragraphs, lists and code) must arrive whole (in
-the view, in the pieces and in the database), render as Markdown in every piece, fold the
-pieces far above the view while following the stream, and show the first piece again when the
-user goes to the top.
+the view, in the pieces and in the database). When it ends, the pieces near the view become
+Markdown and those far above keep their plain drawing (building them all would hold the UI);
+going to the top builds the first piece's Markdown at the height it had, folds the ones now far
+below, and shows the first heading.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widget import Widget
 from textual.widgets._markdown import MarkdownFence, MarkdownH2
 
 from backends.events import Done, TokenDelta
@@ -19,6 +21,8 @@ from tui.settings import AppSettings
 from tui.store.store import open_store
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.chat_pane import ChatPane
+from tui.widgets.reply_segment import ReplySegment
+from tui.widgets.stream_tail import StreamTail
 
 
 async def test_long_reply_is_whole_cut_into_pieces_and_folds_far_off_screen(tmp_path: Path) -> None:
@@ -34,25 +38,38 @@ async def test_long_reply_is_whole_cut_into_pieces_and_folds_far_off_screen(tmp_
         await wait_for(pilot, lambda: not screen.busy and bool(screen.query(AssistantMessage)), timeout=60)
         await pilot.pause(0.3)
         view = screen.query_one(AssistantMessage)
-        pieces = view.segments
-        assert view.text == reply
-        assert len(pieces) >= 5 and all(piece.sealed for piece in pieces)
-        assert "".join(piece.source for piece in pieces) == reply
-        sections = reply.count("## Section")
-        # Every piece was parsed as Markdown: all the headings and code blocks are widgets.
-        assert sum(len(piece.query(MarkdownH2)) for piece in pieces) == sections
-        assert sum(len(piece.query(MarkdownFence)) for piece in pieces) == sections
+        boxes = view.boxes
+        assert view.text == reply and len(boxes) >= 5
+
+        def markdown(box: Widget) -> ReplySegment | None:
+            return next(iter(box.query_children(ReplySegment)), None)
+
+        def source(box: Widget) -> str:
+            segment = markdown(box)
+            return segment.source if segment is not None else box.query_one(StreamTail).text
+
+        assert "".join(source(box) for box in boxes) == reply
+        last, first = markdown(boxes[-1]), boxes[0]
+        assert last is not None and last.sealed and not last.folded  # near the view: Markdown
+        assert markdown(first) is None and first.query(StreamTail)  # far above: never built
+        # Each piece that became Markdown was parsed whole: its headings and code are widgets.
+        for segment in view.segments:
+            assert len(segment.query(MarkdownH2)) == segment.source.count("## Section")
+            assert len(segment.query(MarkdownFence)) == segment.source.count("```") // 2
         pane = screen.query_one(ChatPane)
-        assert pieces[0].folded and not pieces[-1].folded
-        assert pane.region.overlaps(pieces[-1].region) and not pane.region.overlaps(pieces[0].region)
+        height = first.outer_size.height
+        assert height > 10 and not pane.region.overlaps(first.region)
         pane.focus()
         await pilot.press("home")
-        await wait_for(pilot, lambda: not pieces[0].folded)
+        await wait_for(pilot, lambda: markdown(first) is not None and not first.query(StreamTail))
         await pilot.pause(0.3)
-        first_heading = pieces[0].query(MarkdownH2).first()
+        assert first.outer_size.height == height  # the Markdown took the plain drawing's place
+        segment = markdown(first)
+        assert segment is not None
+        first_heading = segment.query(MarkdownH2).first()
         assert "Section 1" in first_heading.source
-        assert pane.region.overlaps(first_heading.region)  # shown again, at the top of the view
-        assert pieces[-1].folded
+        assert pane.region.overlaps(first_heading.region)  # shown, at the top of the view
+        await wait_for(pilot, lambda: last.folded)
     store = open_store(db)
     try:
         saved = store.get_messages(store.list_conversations()[0].id)

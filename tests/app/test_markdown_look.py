@@ -1,6 +1,7 @@
-"""The block being written looks like the Markdown it becomes: ``StreamTail`` drawn under a
-finished Markdown block gives the same cells (text and style) as one Markdown widget holding
-both, so nothing jumps (and no byte is sent) when the block moves into the Markdown."""
+"""A streamed piece looks like the Markdown it becomes: ``StreamTail`` fed a reply a few
+characters at a time (finished blocks drawn once, the block being written redrawn) gives the
+same cells (text and style) as one Markdown widget holding it, so nothing jumps (and no byte is
+sent) when the Markdown takes its place."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from textual.containers import Vertical
 from textual.strip import Strip
 from textual.widgets import Markdown
 
+from tui.markdown_split import last_block_end
 from tui.widgets.stream_tail import StreamTail
 
 FINISHED = "Intro **x** paragraph.\n\n"
@@ -32,13 +34,22 @@ class _OneMarkdown(App[None]):
             yield Markdown(FINISHED + BLOCKS)
 
 
-class _MarkdownAndTail(App[None]):
+class _Tail(App[None]):
     CSS = CSS
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Markdown(FINISHED)
             yield StreamTail()
+
+
+def _stream(tail: StreamTail, text: str, step: int) -> None:
+    """Feed ``text`` as ``AssistantMessage`` does: finished blocks for good, then the rest."""
+    writing = ""
+    for start in range(0, len(text), step):
+        writing += text[start : start + step]
+        end = last_block_end(writing)
+        tail.show(writing[end:], finished=writing[:end])
+        writing = writing[end:]
 
 
 def _cells(strip: Strip) -> list[tuple[str, str]]:
@@ -52,20 +63,21 @@ def _cells(strip: Strip) -> list[tuple[str, str]]:
     return cells
 
 
-async def _screen(app: App[None], theme: str, tail: str | None = None) -> list[list[tuple[str, str]]]:
+async def _screen(app: App[None], theme: str, step: int = 0) -> list[list[tuple[str, str]]]:
     async with app.run_test(size=(50, 30)) as pilot:
         app.theme = theme
         await pilot.pause(0.2)
-        if tail is not None:
-            app.query_one(StreamTail).show(tail, above=1)
+        if step:
+            _stream(app.query_one(StreamTail), FINISHED + BLOCKS, step)
             await pilot.pause(0.2)
         return [_cells(strip) for strip in app.screen._compositor.render_strips()]
 
 
+@pytest.mark.parametrize("step", [7, 1000])
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "ansi-dark"])
-async def test_the_tail_draws_the_same_cells_as_the_markdown_it_becomes(theme: str) -> None:
+async def test_the_tail_draws_the_same_cells_as_the_markdown_it_becomes(theme: str, step: int) -> None:
     expected = await _screen(_OneMarkdown(), theme)
-    shown = await _screen(_MarkdownAndTail(), theme, BLOCKS)
+    shown = await _screen(_Tail(), theme, step)
     texts = ["".join(char for char, _ in row).rstrip() for row in shown]
     assert "Section 1" in texts and not any("**" in text or "```" in text for text in texts)
     for row, (want, got) in enumerate(zip(expected, shown, strict=True)):

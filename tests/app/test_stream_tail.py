@@ -1,12 +1,13 @@
-"""A streaming reply: finished blocks are Markdown, the block still being written is drawn by one
-plain widget (with the Markdown look) in a box of fixed height, so new words repaint it without
-moving anything; stopping renders all of it as Markdown."""
+"""A streaming reply is drawn by one plain widget (with the Markdown look) in a box of fixed
+height: nothing is mounted while it streams, new words repaint it without moving anything, and
+stopping puts the Markdown in its place."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
 
+from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownH2, MarkdownParagraph
 
 from backends.base import ChatBackend, ProgressCallback
@@ -14,6 +15,7 @@ from backends.events import BackendEvent, ChatMessage, Done, GenerationParams, T
 from backends.scripted import ScriptedBackend
 from testkit.app import ready_screen, wait_for
 from tui.app import InternLMApp
+from tui.markdown_split import SEGMENT_CHARS
 from tui.sanitize import sanitize
 from tui.settings import AppSettings
 from tui.widgets.assistant_message import AssistantMessage
@@ -52,12 +54,13 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
         view = screen.query_one(AssistantMessage)
         await wait_for(pilot, lambda: "still" in view.query_one(StreamTail).text)
         tail = view.query_one(StreamTail)
-        # The finished blocks are Markdown; the unfinished one is shown as it is, sanitised.
-        piece = view.segments[-1]
-        assert "Heading" in piece.query_one(MarkdownH2).source
-        paragraph = piece.query_one(MarkdownParagraph)
-        assert "bold" in paragraph.source and "**" not in str(paragraph.render())
-        assert tail.text == sanitize(UNFINISHED) and "\x1b" not in tail.text
+        # No Markdown while streaming: the tail draws the finished blocks and the one being
+        # written with the Markdown look, sanitised, never as markup.
+        assert not view.query(Markdown) and not view.segments
+        assert tail.text == sanitize(FINISHED + UNFINISHED) and "\x1b" not in tail.text
+        rows = [line.plain for line in tail.lines(tail.content_region.width)]
+        assert [row for row in rows if row][:2] == ["Heading", "First bold paragraph."]
+        assert rows[-1].startswith("Second paragraph") and not any("**" in row or "##" in row for row in rows)
         await pilot.pause(0.3)
         height, top = view.outer_size.height, tail.region.y
         for word in (" and", " more", " words"):
@@ -71,5 +74,37 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
         text = FINISHED + UNFINISHED + " and more words"
         assert view.text == text
         assert "".join(segment.source for segment in view.segments) == sanitize(text)
+        assert "Heading" in view.segments[0].query_one(MarkdownH2).source  # Markdown once stopped
         last = view.segments[-1].query(MarkdownParagraph).last()
         assert "Second paragraph" in last.source and "words" in last.source
+
+
+async def test_a_piece_sealed_while_a_block_was_being_written_keeps_no_copy_of_it() -> None:
+    # Thirteen paragraphs fill a piece (2,000 characters) exactly at their end, so the piece is
+    # sealed at the next redraw, while a code block was being written in it.
+    full = "".join(f"Paragraph {n:02d} " + "word " * 30 + "\n\n" for n in range(13))
+    assert len(full) >= SEGMENT_CHARS > len(full) - 200
+    backend = HoldsTheStream([[TokenDelta(full + "```python\ndef f(x):\n    return x *")]])
+    app = InternLMApp(AppSettings(), backend_factory=lambda progress: backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready_screen(pilot)
+        await pilot.press(*"hello", "enter")
+        await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)))
+        view = screen.query_one(AssistantMessage)
+        await wait_for(pilot, lambda: view.query_one(StreamTail).text.endswith("x *"))
+        await view.append(" 2\n```\n\nThe end of it.\n\nMore")
+        await wait_for(
+            pilot, lambda: len(view.boxes) == 2 and view.boxes[1].query_one(StreamTail).text[-4:] == "More"
+        )
+        await pilot.pause(0.2)
+        first, second = (box.query_one(StreamTail) for box in view.boxes)
+        assert first.text == full and second.text.startswith("```python")
+
+        def rows(tail: StreamTail) -> list[str]:
+            return [line.plain.strip() for line in tail.lines(tail.content_region.width)]
+
+        assert not any("def f" in row for row in rows(first))  # nothing left of the unfinished block
+        code = [row for row in rows(second) if "def f" in row or "return" in row]
+        assert code == ["def f(x):", "return x * 2"]
+        # The sealed box is as high as its text and the blank row under it: no stale rows.
+        assert view.boxes[0].outer_size.height == len(rows(first)) + 1

@@ -2,19 +2,23 @@
 
 What keeps a long stream cheap (see ``benchmarks/README.md``):
 
-* Only finished Markdown blocks go into Markdown widgets. The block still being written is drawn
-  by one plain ``StreamTail`` under the last piece, in a box of fixed height, so a redraw
-  repaints one small widget and lays nothing out (a Markdown block that grows would make Textual
-  lay out the whole screen). It already looks as the Markdown will (``tui.markdown_look``), so
-  finished blocks move into the Markdown (at most once a second) without a visible change.
-* A redraw is one frame (``App.batch_update``), never a half-done move or seal.
-* The reply is a column of Markdown pieces cut at safe places (``tui.markdown_split``), each in
-  its own box, so adding a block parses and lays out one short piece, not the whole reply.
+* While the reply streams, nothing is mounted into it and nothing is laid out again but the box
+  it grows in: each piece is drawn by one plain ``StreamTail`` that already looks as the Markdown
+  will (``tui.markdown_look``). Finished blocks are drawn once; a redraw parses the one block
+  still being written and repaints the rows that changed. (Moving finished blocks into Markdown
+  widgets as they came laid the screen out twice a move, a tenth of a second of UI time each at
+  4,000 tokens, and showed a blank frame between the two layouts.)
+* When the reply ends (or is stopped), each piece becomes a Markdown widget of the same height,
+  so nothing moves; links, tables and quotes then look as the Markdown draws them.
+* A redraw is one frame (``App.batch_update``), never a half-done seal.
+* The reply is a column of pieces cut at safe places (``tui.markdown_split``), each in its own
+  box, so a piece that is finished is never drawn or parsed again, and the Markdown that replaces
+  it parses one short piece.
 * The last box keeps empty room below the text, three quarters of a screen at a time where the
   text reaches the bottom of the view, so the pane scrolls (every row of it sent again) once per
   three quarters of a screen; half a screen sent a third more bytes per token.
-* Fragments are drawn together, at most 10 times a second, less often when redraws get slow
-  or the end of the reply is out of view.
+* Fragments are drawn together, at most 8 times a second, less often when redraws get slow or
+  the end of the reply is out of view.
 """
 
 from __future__ import annotations
@@ -46,9 +50,6 @@ FLUSH_INTERVAL_S = 1 / 8
 """How long streamed fragments wait to be drawn together at least: eight redraws a second read
 as smooth text, and each redraw costs the same however many tokens it carries."""
 MAX_FLUSH_INTERVAL_S = 0.4
-BLOCK_INTERVAL_S = 1.0
-"""Finished blocks move from the plain tail into the Markdown at most this often: each move
-lays the screen out again, which costs about as much as ten plain redraws."""
 PACING = 3.0
 """Waiting PACING times as long as the last redraw took keeps streaming to about a quarter of
 the UI's time, however long the reply (and however slow the machine) gets."""
@@ -74,27 +75,32 @@ class AssistantMessage(Vertical):
         self._note_text = note
         self.text = text
         self.finished = bool(text)
-        self._piece_text = ""  # the source of the Markdown piece being filled, block by block
-        self._tail_text = ""  # what follows it: the block still being written
+        self._piece_text = ""  # the finished blocks of the piece being filled
+        self._writing = ""  # what follows them: the block still being written
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
         self._drawing = asyncio.Lock()  # one flush (or the finish) at a time
         self._interval = FLUSH_INTERVAL_S
-        self._blocks_moved = 0.0  # when finished blocks last moved into the Markdown
+        self._box: Widget | None = None  # while streaming: the last piece's box and its tail
+        self._stream: StreamTail | None = None
+        self._to_markdown: set[Widget] = set()  # plain pieces whose Markdown is on its way
 
     def compose(self) -> ComposeResult:
-        for segment in split_segments(self.text) if self.text else [""]:
-            with Vertical(classes="piece"):
-                yield ReplySegment(sanitize(segment), sealed=self.finished)
+        if self.finished:
+            for segment in split_segments(self.text):
+                with Vertical(classes="piece"):
+                    yield ReplySegment(sanitize(segment), sealed=True)
+        else:
+            self._stream = StreamTail()
+            self._box = Vertical(self._stream, classes="piece")
+            yield self._box
         yield Static(Text(sanitize(self._note_text)), classes="note")
 
     async def on_mount(self) -> None:
         if self.attachments:
             await self.show_files(self.attachments)
         if not self.finished:
-            room = self._room
-            room.styles.height = 0  # grows as text comes (``_keep_room``)
-            await room.mount(StreamTail())
+            self._room.styles.height = 0  # grows as text comes (``_keep_room``)
 
     async def show_files(self, files: Sequence[Attachment]) -> None:
         """Draw images a tool made for this reply below it, in the order they came."""
@@ -110,17 +116,20 @@ class AssistantMessage(Vertical):
 
     @property
     def segments(self) -> list[ReplySegment]:
-        """The Markdown pieces showing the reply, in order (each in its own box)."""
+        """The Markdown pieces showing the reply, in order (each in its own box; none until the
+        reply has ended)."""
         return [piece for box in self.query_children(".piece") for piece in box.query_children(ReplySegment)]
 
     @property
     def _room(self) -> Widget:
-        """The last piece's box: while streaming, of fixed height, with the tail at its end."""
-        return self.query_children(".piece").last()
+        """The last piece's box: while streaming, of fixed height, with its tail in it."""
+        assert self._box is not None, "only a streaming reply has a tail"
+        return self._box
 
     @property
     def _tail(self) -> StreamTail:
-        return self._room.query_children(StreamTail).first()
+        assert self._stream is not None, "only a streaming reply has a tail"
+        return self._stream
 
     async def append(self, fragment: str) -> None:
         """Add streamed text; it is drawn with whatever else arrives before the next redraw."""
@@ -132,11 +141,10 @@ class AssistantMessage(Vertical):
             self._flush_timer = self.set_timer(self._interval, self._flush)
 
     async def _flush(self) -> None:
-        """Draw the waiting fragments: finished blocks into the Markdown, the rest in the tail."""
+        """Draw the waiting fragments: finished blocks for good, then the block being written."""
         self._flush_timer = None
         started = time.perf_counter()
-        # One frame for the whole change: between the awaits of a block move or a piece seal,
-        # Textual would otherwise paint half-done states (a blank piece, a block shown twice).
+        # One frame for the whole change: a piece sealed and the next begun are drawn together.
         async with self._drawing:
             with self.app.batch_update():
                 await self._draw_pending()
@@ -154,58 +162,51 @@ class AssistantMessage(Vertical):
     async def _draw_pending(self) -> None:
         if self.finished or not self._pending:
             return
-        self._tail_text += "".join(self._pending)
+        self._writing += "".join(self._pending)
         self._pending = []
-        now = time.monotonic()
-        end = last_block_end(self._tail_text) if now - self._blocks_moved >= BLOCK_INTERVAL_S else 0
+        end = last_block_end(self._writing)
         if end:
-            self._blocks_moved = now
-            blocks, self._tail_text = self._tail_text[:end], self._tail_text[end:]
+            blocks, self._writing = self._writing[:end], self._writing[end:]
             await self._add_blocks(blocks)
-        # Every finished block ends with one blank row (its margin) in the Markdown above.
-        self._tail.show(sanitize(self._tail_text), above=1 if self._piece_text else 0)
+        self._tail.show(sanitize(self._writing))
         self._keep_room()  # now, so that new text is not cut off for a frame
-        self.call_after_refresh(self._keep_room)  # and once the blocks are laid out
+        self.call_after_refresh(self._keep_room)  # and once a sealed piece is laid out
 
-    async def _add_blocks(self, blocks: str, *, draw_last: bool = True) -> None:
-        """Append finished blocks to the last piece, cut into pieces at safe places.
+    async def _add_blocks(self, blocks: str) -> None:
+        """Add finished blocks to the last piece, cut into pieces at safe places.
 
-        A piece that reached its length is sealed before more is added, which is usually at a
-        later redraw, once its height is known (it is the height the reply must keep). Without
-        ``draw_last``, what goes into the last piece is only noted (the caller renders it).
+        A piece that reached its length is sealed before more is added.
         """
         while blocks:
             if len(self._piece_text) >= SEGMENT_CHARS:
                 await self._seal_piece()
             cut = safe_split_point(self._piece_text + blocks)
             take = len(blocks) if cut is None else cut - len(self._piece_text)
-            if cut is not None or draw_last:
-                await self.segments[-1].append(sanitize(blocks[:take]))
+            self._tail.show("", finished=sanitize(blocks[:take]))
             self._piece_text += blocks[:take]
             blocks = blocks[take:]
 
     async def _seal_piece(self) -> None:
-        """Shrink the last piece's box to its text; a new box below takes the room and the tail.
+        """Give the last piece the height of its text (and the blank row the Markdown keeps under
+        it, which a resize re-wraps); a new box below takes the room that is left, with a new tail.
 
         The rows the box gives up are the ones the new box gets, so the reply keeps its height.
         """
-        room, tail, piece = self._room, self._tail, self.segments[-1]
-        piece.sealed = True
+        room, tail = self._room, self._tail
         self._piece_text = ""
+        tail.show("")  # the block being written goes on in the new piece
         height = room.styles.height
-        spare = int(height.value) - piece.outer_size.height if height is not None and height.is_cells else 0
-        new_room = Vertical(classes="piece")
-        if spare > 0:
-            new_room.styles.height = spare
-        await tail.remove()
+        current = int(height.value) if height is not None and height.is_cells else room.outer_size.height
+        used = tail.rows(room.content_region.width) + tail.bottom
+        tail.add_class("-finished")
         room.styles.clear_rule("height")
+        self._stream = StreamTail()
+        self._box = new_room = Vertical(self._stream, classes="piece")
+        new_room.styles.height = max(0, current - used)
         await self.mount(new_room, before=self.query_one(".note"))
-        if new_room.is_attached:  # not when the app is closing
-            # Mounted here rather than given to the box, so that they are in place on return.
-            await new_room.mount_all([ReplySegment("", sealed=False), StreamTail()])
 
     def _keep_room(self) -> None:
-        """Grow the last piece's box when its Markdown and tail no longer fit (after a layout).
+        """Grow the last piece's box when its text no longer fits (after a layout).
 
         Where the text reaches the bottom of the view, by three quarters of a screen (each scroll
         repaints the whole pane, so the fewer the better; the end of the text then sits a quarter
@@ -214,10 +215,10 @@ class AssistantMessage(Vertical):
         pane = self.parent
         if self.finished or not isinstance(pane, Widget):
             return
-        room, tail, piece = self._room, self._tail, self.segments[-1]
+        room, tail = self._room, self._tail
         height = room.styles.height
         current = int(height.value) if height is not None and height.is_cells else room.outer_size.height
-        needed = piece.outer_size.height + tail.rows(room.content_region.width)
+        needed = tail.rows(room.content_region.width)
         if needed < current:
             return
         view = pane.scrollable_content_region
@@ -226,7 +227,10 @@ class AssistantMessage(Vertical):
         self.post_message(self.Moved())
 
     async def finish(self, note: str | None = None) -> None:
-        """Stop streaming and render the last piece in full.
+        """Stop streaming: the pieces keep their plain drawing, at their natural height, until
+        they come near the view (``ChatPane.fold_offscreen``), when their Markdown takes their
+        place (``show_markdown``); building the Markdown of a whole long reply at once would
+        hold the UI for a second or more.
 
         ``note`` replaces the line under the reply; ``None`` leaves it as it is.
         """
@@ -235,19 +239,38 @@ class AssistantMessage(Vertical):
                 if self._flush_timer is not None:
                     self._flush_timer.stop()
                     self._flush_timer = None
-                rest = self._tail_text + "".join(self._pending)
-                self._tail_text, self._pending = "", []
+                rest = self._writing + "".join(self._pending)
+                self._writing, self._pending = "", []
                 self.finished = True
-                await self._add_blocks(rest, draw_last=False)
-                piece = self.segments[-1]
-                await piece.update(sanitize(self._piece_text))
-                piece.sealed = True
-                for tail in self._room.query_children(StreamTail):
-                    await tail.remove()
-                self._room.styles.clear_rule("height")
+                with self.app.batch_update():
+                    await self._add_blocks(rest)
+                    self._tail.add_class("-finished")  # now as high as its text
+                    self._room.styles.clear_rule("height")
                 self.post_message(self.Moved())
         if note is not None:
             self.set_note(note)
+
+    @property
+    def boxes(self) -> list[Widget]:
+        """The boxes the pieces sit in, in order (each holds a Markdown piece or a plain one)."""
+        return list(self.query_children(".piece"))
+
+    def show_markdown(self, box: Widget) -> None:
+        """Put the Markdown of a finished plain piece in its place (soon; once)."""
+        if not self.finished or box in self._to_markdown:
+            return
+        for tail in box.query_children(StreamTail):
+            self._to_markdown.add(box)
+            self.call_later(self._swap_in_markdown, box, tail)
+
+    async def _swap_in_markdown(self, box: Widget, tail: StreamTail) -> None:
+        if not box.is_attached:
+            return
+        with self.app.batch_update():
+            segment = ReplySegment("", sealed=True)
+            await box.mount(segment, before=tail)
+            await segment.update(tail.text)  # its blocks are mounted before the tail goes
+            await tail.remove()
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
         """Show where a link points instead of opening it."""

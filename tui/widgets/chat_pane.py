@@ -116,7 +116,8 @@ class ChatPane(VerticalScroll, can_focus=True):
                 yield from message.segments
 
     def fold_offscreen(self) -> None:
-        """Fold reply pieces more than a screen away from the view; unfold those near it.
+        """Fold reply pieces more than a screen away from the view; unfold those near it, and
+        give a finished reply's plain pieces near it their Markdown.
 
         Positions are summed from the heights of the last layout (each message has a one-line
         top margin), which is cheap and exact enough with a screen to spare on either side.
@@ -128,12 +129,17 @@ class ChatPane(VerticalScroll, can_focus=True):
             top += 1
             if isinstance(message, AssistantMessage):
                 piece_top = top
-                for segment in message.segments:
-                    height = segment.box_height
-                    if piece_top + height < near_top or piece_top > near_bottom:
-                        segment.fold()
-                    else:
+                for box in message.boxes:
+                    height = box.outer_size.height
+                    near = not (piece_top + height < near_top or piece_top > near_bottom)
+                    segment = next(iter(box.query_children(ReplySegment)), None)
+                    if segment is None:
+                        if near:
+                            message.show_markdown(box)
+                    elif near:
                         segment.unfold()
+                    else:
+                        segment.fold()
                     piece_top += height
             top += message.outer_size.height
 

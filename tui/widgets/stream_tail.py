@@ -1,33 +1,38 @@
-"""The unfinished end of a streaming reply: Markdown drawn by one plain widget, in a box whose
-height its owner sets.
+"""A piece of a reply while it streams: Markdown drawn by one plain widget, in a box whose height
+its owner sets.
 
-Textual lays out the whole screen whenever a widget may have changed size, and a Markdown block
-that grows by a word does exactly that on every redraw. This widget only repaints: it draws the
-block still being written with the look the Markdown widget will give it (``tui.markdown_look``:
-headings, paragraphs with inline styles, lists, code fences), never parsing it as markup, and its
-height changes only when the text outgrows the room its owner (``AssistantMessage``) gave it. A
-new word then costs parsing and wrapping one block and repainting the rows that changed; when
-the block later moves into the Markdown, its cells stay as they were.
+Textual lays out the whole screen whenever a widget may have changed size, and mounting Markdown
+blocks as they finish does that (twice: the blocks, then what they compose) every time. So while
+a reply streams, nothing is mounted: this widget draws the piece with the look the Markdown
+widget will give it (``tui.markdown_look``: headings, paragraphs with inline styles, lists, code
+fences), never parsing it as markup, and its height changes only when the text outgrows the room
+its owner (``AssistantMessage``) gave it. Finished blocks are drawn once and kept; a new word
+costs parsing and wrapping the one block still being written and repainting the rows that
+changed (each row is rendered once and kept until it changes). When the reply ends, its owner
+puts the Markdown in its place without a visible change.
 """
 
 from __future__ import annotations
 
 from textual.content import Content
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.visual import Visual
 from textual.widget import Widget
 
-from tui.markdown_look import Look, markdown_lines
+from tui.markdown_look import Look, markdown_blocks, markdown_lines
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 def _same(a: Content, b: Content) -> bool:
     """Whether two lines draw the same (``Content`` equality compares the text only)."""
-    return a.plain == b.plain and a.spans == b.spans
+    return a is b or (a.plain == b.plain and a.spans == b.spans)
 
 
 class StreamTail(Widget):
-    """Shows Markdown ``text`` as ``Markdown`` would; ``rows`` says how many lines it takes."""
+    """Shows Markdown as ``Markdown`` would: ``finished`` blocks for good, then the block being
+    written; ``rows`` says how many lines it takes."""
 
     COMPONENT_CLASSES = {"em", "strong", "s", "code_inline", "bullet", "fence", "code", *_HEADINGS}
     """The looks ``tui.markdown_look`` names, styled as Textual's Markdown styles its blocks."""
@@ -59,24 +64,41 @@ class StreamTail(Widget):
 
     def __init__(self) -> None:
         super().__init__(classes="tail")
-        self._text = ""
-        self._above = 0
-        self._lines: tuple[int, list[Content]] = (0, [])  # (width, lines) of the text shown
+        self._finished = ""  # blocks that will not change (sanitised by the caller)
+        self._writing = ""  # the block still being written
+        self._look_for: tuple[object, Look] | None = None  # the look, and the theme it is for
+        # Drawn lines for a (width, look): the finished blocks (with the bottom margin of the
+        # last), the block being written (with the blank rows between them), and both.
+        self._finished_lines: tuple[object, list[Content], int | None] = (None, [], None)
+        self._writing_lines: tuple[object, list[Content]] = (None, [])
+        self._all_lines: tuple[object, list[Content]] = (None, [])
+        self._strips: dict[int, tuple[Content, Strip]] = {}  # rendered rows, kept until they change
+        self._strips_key: object = None
 
     @property
     def text(self) -> str:
         """The Markdown source shown (already sanitised by the caller)."""
-        return self._text
+        return self._finished + self._writing
 
-    def show(self, text: str, *, above: int = 0) -> None:
-        """Show ``text`` in place of what was there; repaints, never lays out again.
+    @property
+    def bottom(self) -> int:
+        """Blank rows the Markdown keeps under the last finished block (its bottom margin)."""
+        width = self.content_region.width
+        self.lines(width)
+        return self._finished_lines[2] or 0 if width > 0 else 0
 
-        ``above`` is how many blank rows the Markdown above already ends with (its last block's
-        margin). Only the rows from the first that changed down are drawn and sent.
+    def show(self, writing: str, *, finished: str = "") -> None:
+        """Add ``finished`` blocks for good and show ``writing`` in place of the block shown as
+        being written; repaints, never lays out again.
+
+        Only the rows from the first that changed down are drawn and sent.
         """
         width = self.content_region.width
         old = self.lines(width)
-        self._text, self._above, self._lines = text, above, (0, [])
+        if finished:
+            self._add_finished(finished, width)
+        self._writing = writing
+        self._writing_lines = self._all_lines = (None, [])
         new = self.lines(width)
         same = (row for row, (a, b) in enumerate(zip(old, new, strict=False)) if not _same(a, b))
         first = next(same, min(len(old), len(new)))
@@ -85,19 +107,85 @@ class StreamTail(Widget):
         elif first < max(len(old), len(new)):
             self.refresh(Region(0, first, width, max(len(old), len(new)) - first))
 
+    def _add_finished(self, blocks: str, width: int) -> None:
+        """Draw only the new blocks when the finished ones are drawn for this width and look."""
+        key, lines, bottom = self._finished_lines
+        self._finished += blocks
+        self._all_lines = (None, [])
+        if width <= 0 or key != self._key(width):
+            self._finished_lines = (None, [], None)
+            return
+        added, last = markdown_blocks(blocks, width, above=bottom or 0, look=self._look())
+        if last is not None:
+            gap = [Content("")] * (bottom or 0) if lines else []
+            self._finished_lines = (key, lines + gap + added, last)
+
+    def _look(self) -> Look:
+        """How the lines are drawn, worked out once per theme (every row asks)."""
+        app = self.app
+        theme = (app.theme, app.native_ansi_color)
+        if self._look_for is None or self._look_for[0] != theme:
+            look = Look(ansi=theme[1], dark=app.current_theme.dark, fence=self.get_visual_style("fence"))
+            self._look_for = (theme, look)
+        return self._look_for[1]
+
+    def _key(self, width: int) -> tuple[int, Look]:
+        return width, self._look()
+
     def lines(self, width: int) -> list[Content]:
         """The text drawn ``width`` cells wide, one ``Content`` a line (none for no text)."""
-        if not self._text.strip() or width <= 0:
+        if width <= 0:
             return []
-        if self._lines[0] != width:
-            ansi, dark = self.app.native_ansi_color, self.app.current_theme.dark
-            look = Look(ansi=ansi, dark=dark, fence=self.get_visual_style("fence"))
-            self._lines = (width, markdown_lines(self._text, width, above=self._above, look=look))
-        return self._lines[1]
+        key = self._key(width)
+        if self._all_lines[0] == key:
+            return self._all_lines[1]
+        look = key[1]
+        if self._finished_lines[0] != key:
+            drawn, last = markdown_blocks(self._finished, width, look=look)
+            self._finished_lines = (key, drawn, last)
+            self._writing_lines = (None, [])
+        _, finished, bottom = self._finished_lines
+        if self._writing_lines[0] != key:
+            writing: list[Content] = []
+            if self._writing.strip():
+                writing = markdown_lines(self._writing, width, above=bottom or 0, look=look)
+                if finished and writing:
+                    writing = [Content("")] * (bottom or 0) + writing
+            self._writing_lines = (key, writing)
+        self._all_lines = (key, finished + self._writing_lines[1])
+        return self._all_lines[1]
 
     def rows(self, width: int) -> int:
         """Lines the text takes at ``width`` cells (0 for no text)."""
         return len(self.lines(width))
 
-    def render(self) -> Content:
-        return Content("\n").join(self.lines(self.content_region.width))
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The rows of the text and the blank rows the Markdown keeps under it (the height of a
+        finished piece, class ``-finished``)."""
+        lines = self.lines(width)
+        return len(lines) + (self._finished_lines[2] or 0) if lines else 0
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._look_for = None  # a new theme: every row is drawn again
+        self._strips.clear()
+
+    def render_line(self, y: int) -> Strip:
+        """One row, rendered when it changed: a redraw renders the rows it repaints, not the piece."""
+        width = self.content_region.width
+        lines = self.lines(width)
+        style = self.visual_style
+        key = (width, style)
+        if key != self._strips_key:
+            self._strips_key = key
+            self._strips.clear()
+        if y >= len(lines):
+            return Strip.blank(width, style.rich_style)
+        line = lines[y]
+        kept = self._strips.get(y)
+        if kept is not None and _same(kept[0], line):
+            return kept[1]
+        strips = Visual.to_strips(self, line, width, 1, style)
+        strip = strips[0] if strips else Strip.blank(width, style.rich_style)
+        self._strips[y] = (line, strip)
+        return strip
