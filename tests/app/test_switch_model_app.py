@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 from textual.widgets import Input
@@ -93,3 +95,39 @@ async def test_after_a_failed_first_load_f6_switches_to_a_model_that_loads(tmp_p
         assert len(screen.query("#loading")) == 0
         await pilot.press(*"hello", "enter")
         await wait_for(pilot, lambda: not screen.busy and len(second.seen) == 1)
+
+
+class _Cyclic(ScriptedBackend):
+    """A backend in a reference cycle (as a loaded model's objects often are): only the garbage
+    collector frees it."""
+
+    def __init__(self) -> None:
+        super().__init__([[*tokens("hi"), Done("stop")]], model="cyclic")
+        self.me = self
+
+
+async def test_a_model_switched_away_from_can_be_freed() -> None:
+    made: list[weakref.ref[ChatBackend]] = []
+
+    def initial(progress: ProgressCallback) -> ChatBackend:
+        backend = _Cyclic()
+        made.append(weakref.ref(backend))
+        return backend
+
+    def factory_for(settings: AppSettings) -> BackendFactory:
+        return lambda progress: ScriptedBackend([[*tokens("second"), Done("stop")]], model="second")
+
+    app = InternLMApp(AppSettings(), backend_factory=initial, factory_for=factory_for)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await wait_for(pilot, lambda: gc.get_freeze_count() > 0)  # what was loaded: out of full passes
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: isinstance(app.screen, SwitchModelScreen))
+        app.screen.query_one(Input).value = "./other"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(screen.session.backend, _Cyclic))
+        await wait_for(pilot, lambda: gc.get_freeze_count() > 0)
+        gc.collect()
+        assert made[0]() is None  # the first model was not kept frozen
+    assert gc.get_freeze_count() == 0  # nothing stays frozen once the app has exited

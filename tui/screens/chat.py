@@ -8,6 +8,7 @@ event to the session, which drops a superseded turn's events, and draw what it a
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -185,6 +186,7 @@ class ChatScreen(Screen[None]):
             view.worker.cancel()
         self.kb.shutdown()
         self.session.close()
+        gc.unfreeze()
 
     def on_unmount(self) -> None:
         self.shutdown()
@@ -239,6 +241,7 @@ class ChatScreen(Screen[None]):
             panel.set_stage(message.stage, message.fraction)
 
     async def on_backend_ready(self, message: BackendReady) -> None:
+        gc.unfreeze()  # a model switched away from can be freed (frozen again below)
         previous = self.session.backend
         start_queued = self.session.backend_ready(message.backend)
         self.status.set_backend(message.backend.info)  # with the session, before any await
@@ -250,6 +253,7 @@ class ChatScreen(Screen[None]):
             if previous is not None and previous is not message.backend:
                 previous.close()
             self.notify(f"Switched to {message.backend.info.model}; the chat continues there.", markup=False)
+        previous = None  # not kept (frozen below) by this frame
         self.refresh_context()
         if "tools" in message.backend.info.capabilities:
             self.query_one(TracePanel).add_class("visible")
@@ -273,6 +277,13 @@ class ChatScreen(Screen[None]):
                     markup=False,
                 )
         self.refresh_bindings()
+        # What is loaded now (Textual, torch and transformers: over 200,000 objects) lives as long
+        # as the backend: kept out of the garbage collector's full passes, each of which would
+        # otherwise walk all of it (130 ms with transformers imported) in the middle of a reply.
+        # One full pass first, so that the garbage of loading (or of the model switched away
+        # from) is freed rather than kept.
+        gc.collect()
+        gc.freeze()
         if start_queued:
             await self.start_turn()
         elif self.session.not_answered:
