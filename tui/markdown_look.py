@@ -1,11 +1,12 @@
 """Draws Markdown as lines of styled text that look like Textual's ``Markdown`` widget.
 
-The block of a reply still being written is shown by one plain widget (``StreamTail``), because
-a Markdown widget that grows by a word makes Textual lay out the whole screen. Drawn as raw text
+A reply that streams is shown by plain widgets (``StreamTail``), because Markdown widgets that
+grow, or are mounted block by block, make Textual lay out the whole screen each time. Drawn as raw text
 it would show ``**``, ``- `` and fences until it became Markdown; drawn here it already has the
 look the Markdown will give it (paragraphs with bold, italic, struck and code spans, headings,
-lists, code fences), so the move into the Markdown changes no cell and the user sees no jump.
-Blocks it does not know (quotes, tables, rules, HTML) are shown as their source.
+lists, code fences), so when the Markdown takes its place no cell changes and the user sees no
+jump. Blocks it does not know (quotes, tables, rules, HTML) are shown as their source while they
+are being written; once finished, the reply puts them in a Markdown widget (``drawn_runs``).
 
 Inline styles are named (``.strong``, ``.h2``, ``.fence``...) and resolved by the widget that
 draws the lines, from its component classes; see ``tui/widgets/stream_tail.py``.
@@ -179,3 +180,25 @@ def markdown_blocks(
         lines += [Content("")] * gap + block.lines
         bottom = block.bottom
     return lines, bottom
+
+
+def drawn_runs(text: str) -> list[tuple[str, bool]]:
+    """``text`` (whole blocks) cut into runs of blocks this module draws (True) and of blocks it
+    does not (quotes, tables, rules, HTML: False), in order; together they are ``text``."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    runs: list[tuple[str, bool]] = []
+    begin, drawn = 0, True
+    for node in SyntaxTreeNode(_PARSER.parse(text)).children:
+        if node.map is None:
+            continue
+        kind = node.type in _DRAWN
+        if kind != drawn:
+            at = starts[min(node.map[0], len(starts) - 1)]
+            if at > begin:
+                runs.append((text[begin:at], drawn))
+            begin, drawn = at, kind
+    if begin < len(text) or not runs:
+        runs.append((text[begin:], drawn))
+    return runs

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from textual.widgets import Markdown
-from textual.widgets._markdown import MarkdownH2, MarkdownParagraph
+from textual.widgets._markdown import MarkdownBlockQuote, MarkdownH2, MarkdownParagraph, MarkdownTable
 
 from backends.base import ChatBackend, ProgressCallback
 from backends.events import BackendEvent, ChatMessage, Done, GenerationParams, TokenDelta
@@ -108,3 +108,30 @@ async def test_a_piece_sealed_while_a_block_was_being_written_keeps_no_copy_of_i
         assert code == ["def f(x):", "return x * 2"]
         # The sealed box is as high as its text and the blank row under it: no stale rows.
         assert view.boxes[0].outer_size.height == len(rows(first)) + 1
+
+
+async def test_a_finished_table_or_quote_is_markdown_while_the_reply_still_streams() -> None:
+    table = "| tool | use |\n|------|-----|\n| lmdeploy | serve |\n| xtuner | tune |\n\n"
+    quote = "> a quoted line\n\n"
+    text = "Intro paragraph.\n\n" + table + "Between them.\n\n" + quote + "Still writ"
+    backend = HoldsTheStream([[TokenDelta(text)]])
+    app = InternLMApp(AppSettings(), backend_factory=lambda progress: backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready_screen(pilot)
+        await pilot.press(*"hello", "enter")
+        await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)))
+        view = screen.query_one(AssistantMessage)
+        await wait_for(pilot, lambda: len(view.segments) == 2)
+        await pilot.pause(0.2)
+        assert not view.finished  # still streaming: the table and the quote are Markdown already
+        table_piece, quote_piece = view.segments
+        assert table_piece.source == table and table_piece.query(MarkdownTable)
+        assert quote_piece.source == quote and quote_piece.query(MarkdownBlockQuote)
+        tails = [tail.text for tail in view.query(StreamTail)]
+        assert tails == ["Intro paragraph.\n\n", "Between them.\n\n", "Still writ"]
+        order = [box.query_one(StreamTail).text if box.query(StreamTail) else "md" for box in view.boxes]
+        assert order == ["Intro paragraph.\n\n", "md", "Between them.\n\n", "md", "Still writ"]
+        rows = [
+            line.plain for tail in view.query(StreamTail) for line in tail.lines(tail.content_region.width)
+        ]
+        assert not any("|" in row or ">" in row for row in rows)  # no source of them left in the plain text

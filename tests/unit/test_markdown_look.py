@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tui.markdown_look import TRUE_COLOUR, Look, markdown_lines
+import pytest
+
+from tui.markdown_look import TRUE_COLOUR, Look, drawn_runs, markdown_lines
 
 
 def _plain(text: str, width: int = 30, *, above: int = 0, look: Look = TRUE_COLOUR) -> list[str]:
@@ -29,3 +31,19 @@ def test_fences_are_indented_and_padded_except_in_ansi_colours() -> None:
 
 def test_blocks_it_does_not_draw_are_shown_as_their_source() -> None:
     assert _plain("| a | b |\n|---|---|\n| 1 | 2 |")[1:] == ["| a | b |", "|---|---|", "| 1 | 2 |"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("a\n\nb\n\n", [True]),
+        ("| a | b |\n|---|---|\n| 1 | 2 |\n\nafter\n\n", [False, True]),
+        ("intro\n\n> quote\n> more\n\n---\n\npara\n\n", [True, False, True]),
+        ("- item\n\n```\ncode\n```\n\n<div>x</div>\n\n", [True, False]),
+        ("", [True]),
+    ],
+)
+def test_drawn_runs_cut_the_text_where_the_look_stops_drawing(text: str, kinds: list[bool]) -> None:
+    runs = drawn_runs(text)
+    assert "".join(run for run, _ in runs) == text
+    assert [drawn for _, drawn in runs] == kinds

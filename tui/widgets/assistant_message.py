@@ -5,11 +5,13 @@ What keeps a long stream cheap (see ``benchmarks/README.md``):
 * While the reply streams, nothing is mounted into it and nothing is laid out again but the box
   it grows in: each piece is drawn by one plain ``StreamTail`` that already looks as the Markdown
   will (``tui.markdown_look``). Finished blocks are drawn once; a redraw parses the one block
-  still being written and repaints the rows that changed. (Moving finished blocks into Markdown
-  widgets as they came laid the screen out twice a move, a tenth of a second of UI time each at
-  4,000 tokens, and showed a blank frame between the two layouts.)
-* When the reply ends (or is stopped), each piece becomes a Markdown widget of the same height,
-  so nothing moves; links, tables and quotes then look as the Markdown draws them.
+  still being written and repaints the rows that changed. Only a finished quote, table, rule or
+  HTML block, which the plain drawing does not know, is mounted as Markdown at once. (Moving
+  every finished block into Markdown widgets as it came laid the screen out twice a move, a
+  tenth of a second of UI time each at 4,000 tokens, and showed a blank frame between the two.)
+* Once the reply has ended (or was stopped), each piece becomes a Markdown widget of the same
+  height, so nothing moves, when it first comes near the view (``show_markdown``): a long
+  reply's far pieces are never built unless the user scrolls to them.
 * A redraw is one frame (``App.batch_update``), never a half-done seal.
 * The reply is a column of pieces cut at safe places (``tui.markdown_split``), each in its own
   box, so a piece that is finished is never drawn or parsed again, and the Markdown that replaces
@@ -35,6 +37,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
 
+from tui.markdown_look import drawn_runs
 from tui.markdown_split import SEGMENT_CHARS, last_block_end, safe_split_point, split_segments
 from tui.sanitize import sanitize
 from tui.widgets.reply_segment import ReplySegment
@@ -173,10 +176,16 @@ class AssistantMessage(Vertical):
         self.call_after_refresh(self._keep_room)  # and once a sealed piece is laid out
 
     async def _add_blocks(self, blocks: str) -> None:
-        """Add finished blocks to the last piece, cut into pieces at safe places.
+        """Add finished blocks: those the plain drawing knows to the last piece, cut into pieces
+        at safe places; quotes, tables, rules and HTML as Markdown, in a box of their own."""
+        for run, drawn in drawn_runs(blocks):
+            if drawn:
+                await self._add_drawn(run)
+            elif run.strip():
+                await self._seal_piece(markdown=run)
 
-        A piece that reached its length is sealed before more is added.
-        """
+    async def _add_drawn(self, blocks: str) -> None:
+        """Add blocks to the last piece; a piece that reached its length is sealed first."""
         while blocks:
             if len(self._piece_text) >= SEGMENT_CHARS:
                 await self._seal_piece()
@@ -186,13 +195,21 @@ class AssistantMessage(Vertical):
             self._piece_text += blocks[:take]
             blocks = blocks[take:]
 
-    async def _seal_piece(self) -> None:
+    async def _seal_piece(self, *, markdown: str = "") -> None:
         """Give the last piece the height of its text (and the blank row the Markdown keeps under
-        it, which a resize re-wraps); a new box below takes the room that is left, with a new tail.
+        it, which a resize re-wraps); a new box below takes the room that is left, with a new
+        tail; ``markdown``, if any, goes between them as a Markdown piece.
 
-        The rows the box gives up are the ones the new box gets, so the reply keeps its height.
+        The rows the box gives up are the ones the new box gets, so the reply keeps its height
+        (less what the Markdown piece takes).
         """
         room, tail = self._room, self._tail
+        boxes: list[Widget] = []
+        if markdown:
+            boxes.append(Vertical(ReplySegment(sanitize(markdown), sealed=True), classes="piece"))
+        if not tail.text:  # nothing to seal: the Markdown goes above the empty piece
+            await self.mount_all(boxes, before=room)
+            return
         self._piece_text = ""
         tail.show("")  # the block being written goes on in the new piece
         height = room.styles.height
@@ -203,7 +220,7 @@ class AssistantMessage(Vertical):
         self._stream = StreamTail()
         self._box = new_room = Vertical(self._stream, classes="piece")
         new_room.styles.height = max(0, current - used)
-        await self.mount(new_room, before=self.query_one(".note"))
+        await self.mount_all([*boxes, new_room], before=self.query_one(".note"))
 
     def _keep_room(self) -> None:
         """Grow the last piece's box when its text no longer fits (after a layout).
