@@ -23,6 +23,8 @@ from textual.content import Content, Span
 from textual.highlight import ANSIDarkHighlightTheme, ANSILightHighlightTheme, HighlightTheme, highlight
 from textual.style import Style
 
+from tui.markdown_split import lines_of
+
 _PARSER = MarkdownIt("gfm-like")  # what textual.widgets.Markdown parses with
 BULLETS = ("• ", "▪ ", "‣ ", "⭑ ", "◦ ")  # textual.widgets.Markdown.BULLETS
 _INLINE_STYLES = {"em_open": ".em", "strong_open": ".strong", "s_open": ".s"}
@@ -169,7 +171,7 @@ def markdown_blocks(
     the block drawn after it collapses with (``above``)."""
     lines: list[Content] = []
     bottom: int | None = None  # the bottom margin of the block before, once there is one
-    source = text.splitlines()
+    source = [line.rstrip("\n") for line in lines_of(text)]
     for node in SyntaxTreeNode(_PARSER.parse(text)).children:
         if node.type in _DRAWN or node.map is None:
             block = _block(node, width, look)
@@ -182,18 +184,33 @@ def markdown_blocks(
     return lines, bottom
 
 
+def _drawn_as_markdown_draws_it(node: SyntaxTreeNode) -> bool:
+    """Whether this module draws a top-level block with the cells (and rows) the Markdown gives
+    it: a list only when its items hold nothing but paragraphs and lists (a quote, fence or
+    table inside an item is drawn flattened here, a few rows shorter)."""
+    if node.type in ("bullet_list", "ordered_list"):
+        return all(
+            child.type == "paragraph"
+            or (child.type in ("bullet_list", "ordered_list") and _drawn_as_markdown_draws_it(child))
+            for item in node.children
+            for child in item.children
+        )
+    return node.type in _DRAWN
+
+
 def drawn_runs(text: str) -> list[tuple[str, bool]]:
-    """``text`` (whole blocks) cut into runs of blocks this module draws (True) and of blocks it
-    does not (quotes, tables, rules, HTML: False), in order; together they are ``text``."""
+    """``text`` (whole blocks) cut into runs of blocks this module draws as the Markdown does
+    (True) and of blocks it does not (quotes, tables, rules, HTML, lists holding them: False), in
+    order; together they are ``text``."""
     starts = [0]
-    for line in text.splitlines(keepends=True):
+    for line in lines_of(text):
         starts.append(starts[-1] + len(line))
     runs: list[tuple[str, bool]] = []
     begin, drawn = 0, True
     for node in SyntaxTreeNode(_PARSER.parse(text)).children:
         if node.map is None:
             continue
-        kind = node.type in _DRAWN
+        kind = _drawn_as_markdown_draws_it(node)
         if kind != drawn:
             at = starts[min(node.map[0], len(starts) - 1)]
             if at > begin:

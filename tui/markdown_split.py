@@ -19,12 +19,20 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CONTINUES = re.compile(r"[-*+>|]|\d+[.)]")  # a list item, quote or table row goes on
 
 
+def lines_of(text: str) -> list[str]:
+    """``text`` cut after each newline, as markdown-it counts lines (``str.splitlines`` also cuts
+    at form feeds, U+2028 and others, which would put a cut or a block's end on the wrong line)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def _safe_cuts(text: str) -> Iterator[int]:
     """Every safe cut in ``text``, in order: just after a blank line outside a code fence,
     before a line that starts flush left and does not go on with a list, quote or table."""
     fence: str | None = None
     position = 0
-    lines = text.splitlines(keepends=True)
+    lines = lines_of(text)
     for index, line in enumerate(lines):
         position += len(line)
         opened = _FENCE.match(line)

@@ -40,6 +40,11 @@ def test_blocks_it_does_not_draw_are_shown_as_their_source() -> None:
         ("| a | b |\n|---|---|\n| 1 | 2 |\n\nafter\n\n", [False, True]),
         ("intro\n\n> quote\n> more\n\n---\n\npara\n\n", [True, False, True]),
         ("- item\n\n```\ncode\n```\n\n<div>x</div>\n\n", [True, False]),
+        # a list holding a quote, a fence or a table is drawn here a few rows shorter
+        ("intro\n\n- item\n\n  > nested quote\n\n- two\n\nend\n\n", [True, False, True]),
+        ("- a\n  - b\n\n1. c\n   ```\n   x\n   ```\n\n", [True, False]),
+        # U+2028 and form feeds are not line ends for markdown-it: the table is cut whole
+        ("para\u2028x\u2028y\ncont\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nafter\n\n", [True, False, True]),
         ("", [True]),
     ],
 )
@@ -47,3 +52,13 @@ def test_drawn_runs_cut_the_text_where_the_look_stops_drawing(text: str, kinds: 
     runs = drawn_runs(text)
     assert "".join(run for run, _ in runs) == text
     assert [drawn for _, drawn in runs] == kinds
+
+
+def test_a_run_the_look_draws_has_the_rows_of_its_markdown() -> None:
+    text = "para\u2028x\u2028y\ncont\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nafter\n\n"
+    runs = drawn_runs(text)
+    assert [run for run, _ in runs] == [
+        "para\u2028x\u2028y\ncont\n\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n",
+        "after\n\n",
+    ]

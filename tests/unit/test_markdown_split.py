@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.markdown_split import last_block_end, safe_split_point, split_segments
+from tui.markdown_split import last_block_end, lines_of, safe_split_point, split_segments
 
 PARAGRAPH = "word " * 30 + "\n\n"
 
@@ -75,3 +75,10 @@ def test_last_block_end_is_a_cut_split_segments_would_agree_with(parts: list[str
     if end:
         assert safe_split_point(text, end) == end  # a safe cut, and no later one exists
         assert safe_split_point(text, end + 1) is None
+
+
+def test_lines_end_only_at_newlines_as_markdown_it_counts_them() -> None:
+    assert lines_of("a\u2028b\x0cc\nd\n\ne") == ["a\u2028b\x0cc\n", "d\n", "\n", "e"]
+    assert lines_of("a\n") == ["a\n"] and lines_of("") == []
+    # a U+2028 pair inside a paragraph is no blank line: no cut there
+    assert last_block_end("one\u2028\u2028two\nthree") == 0

@@ -165,19 +165,20 @@ class AssistantMessage(Vertical):
     async def _draw_pending(self) -> None:
         if self.finished or not self._pending:
             return
-        self._writing += "".join(self._pending)
+        self._writing += sanitize("".join(self._pending))  # every cut below is made on what is shown
         self._pending = []
         end = last_block_end(self._writing)
         if end:
             blocks, self._writing = self._writing[:end], self._writing[end:]
             await self._add_blocks(blocks)
-        self._tail.show(sanitize(self._writing))
+        self._tail.show(self._writing)
         self._keep_room()  # now, so that new text is not cut off for a frame
         self.call_after_refresh(self._keep_room)  # and once a sealed piece is laid out
 
     async def _add_blocks(self, blocks: str) -> None:
-        """Add finished blocks: those the plain drawing knows to the last piece, cut into pieces
-        at safe places; quotes, tables, rules and HTML as Markdown, in a box of their own."""
+        """Add finished blocks (sanitised): those the plain drawing knows to the last piece, cut
+        into pieces at safe places; quotes, tables, rules and HTML as Markdown, in a box of their
+        own."""
         for run, drawn in drawn_runs(blocks):
             if drawn:
                 await self._add_drawn(run)
@@ -191,7 +192,7 @@ class AssistantMessage(Vertical):
                 await self._seal_piece()
             cut = safe_split_point(self._piece_text + blocks)
             take = len(blocks) if cut is None else cut - len(self._piece_text)
-            self._tail.show("", finished=sanitize(blocks[:take]))
+            self._tail.show("", finished=blocks[:take])
             self._piece_text += blocks[:take]
             blocks = blocks[take:]
 
@@ -206,7 +207,7 @@ class AssistantMessage(Vertical):
         room, tail = self._room, self._tail
         boxes: list[Widget] = []
         if markdown:
-            boxes.append(Vertical(ReplySegment(sanitize(markdown), sealed=True), classes="piece"))
+            boxes.append(Vertical(ReplySegment(markdown, sealed=True), classes="piece"))
         if not tail.text:  # nothing to seal: the Markdown goes above the empty piece
             await self.mount_all(boxes, before=room)
             return
@@ -256,7 +257,7 @@ class AssistantMessage(Vertical):
                 if self._flush_timer is not None:
                     self._flush_timer.stop()
                     self._flush_timer = None
-                rest = self._writing + "".join(self._pending)
+                rest = self._writing + sanitize("".join(self._pending))
                 self._writing, self._pending = "", []
                 self.finished = True
                 with self.app.batch_update():
@@ -274,20 +275,21 @@ class AssistantMessage(Vertical):
 
     def show_markdown(self, box: Widget) -> None:
         """Put the Markdown of a finished plain piece in its place (soon; once)."""
-        if not self.finished or box in self._to_markdown:
-            return
+        if not self.finished or self._drawing.locked() or box in self._to_markdown:
+            return  # (while ``finish`` is still filling the last box, its Moved comes after)
         for tail in box.query_children(StreamTail):
             self._to_markdown.add(box)
             self.call_later(self._swap_in_markdown, box, tail)
 
     async def _swap_in_markdown(self, box: Widget, tail: StreamTail) -> None:
-        if not box.is_attached:
-            return
-        with self.app.batch_update():
-            segment = ReplySegment("", sealed=True)
-            await box.mount(segment, before=tail)
-            await segment.update(tail.text)  # its blocks are mounted before the tail goes
-            await tail.remove()
+        async with self._drawing:
+            if not box.is_attached or tail.parent is not box:
+                return
+            with self.app.batch_update():
+                segment = ReplySegment("", sealed=True)
+                await box.mount(segment, before=tail)
+                await segment.update(tail.text)  # its blocks are mounted before the tail goes
+                await tail.remove()
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
         """Show where a link points instead of opening it."""
