@@ -34,7 +34,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import Markdown, Static
 
 from tui.markdown_look import drawn_runs
@@ -288,7 +288,12 @@ class AssistantMessage(Vertical):
             with self.app.batch_update():
                 segment = ReplySegment("", sealed=True)
                 await box.mount(segment, before=tail)
-                await segment.update(tail.text)  # its blocks are mounted before the tail goes
+                try:
+                    if not segment.is_attached:
+                        raise MountError("the reply is gone")
+                    await segment.update(tail.text)  # its blocks are mounted before the tail goes
+                except MountError:
+                    return  # the reply went while this waited (another chat, the app closing)
                 await tail.remove()
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
