@@ -19,6 +19,7 @@ from tui.markdown_split import SEGMENT_CHARS
 from tui.sanitize import sanitize
 from tui.settings import AppSettings
 from tui.widgets.assistant_message import AssistantMessage
+from tui.widgets.prompt_input import PromptInput
 from tui.widgets.stream_tail import StreamTail
 
 FINISHED = "## Heading\n\nFirst **bold** paragraph.\n\n"
@@ -57,6 +58,8 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
         # No Markdown while streaming: the tail draws the finished blocks and the one being
         # written with the Markdown look, sanitised, never as markup.
         assert not view.query(Markdown) and not view.segments
+        prompt = screen.query_one(PromptInput)
+        assert not prompt.cursor_blink  # a lit cursor while streaming: no repaint twice a second
         assert tail.text == sanitize(FINISHED + UNFINISHED) and "\x1b" not in tail.text
         rows = [line.plain for line in tail.lines(tail.content_region.width)]
         assert [row for row in rows if row][:2] == ["Heading", "First bold paragraph."]
@@ -70,6 +73,7 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
         assert view.outer_size.height == height and tail.region.y == top
         await pilot.press("escape")
         await wait_for(pilot, lambda: view.finished and not view.query(StreamTail))
+        assert prompt.cursor_blink
         await pilot.pause(0.2)
         text = FINISHED + UNFINISHED + " and more words"
         assert view.text == text

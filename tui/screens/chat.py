@@ -392,6 +392,7 @@ class ChatScreen(Screen[None]):
         view = TurnView(turn, await self.chat_pane.add_assistant())
         view.view.row = turn.row
         self._view = view
+        self._streaming(True)
         self.status.state = "streaming… (Esc stops)"
         self.refresh_bindings()
         view.worker = self.run_worker(
@@ -462,6 +463,7 @@ class ChatScreen(Screen[None]):
     async def _end_turn(self, ended: TurnEnd) -> None:
         view = self._view
         self._view = None
+        self._streaming(False)
         self.refresh_bindings()
         self.history.check_warning()
         if view is None or view.turn is not ended.turn:
@@ -538,7 +540,13 @@ class ChatScreen(Screen[None]):
         """Stop the streaming reply before the chat changes under it (new chat, another chat)."""
         await self.action_stop()
         self._view = None
+        self._streaming(False)
         self.refresh_bindings()
+
+    def _streaming(self, streaming: bool) -> None:
+        """While a reply streams, the prompt's cursor stays lit instead of blinking: each blink
+        repaints every widget above the prompt's row, two frames a second more to draw and send."""
+        self.query_one(PromptInput).cursor_blink = not streaming
 
     async def action_new_chat(self) -> None:
         """Start an empty conversation (stops a streaming reply first)."""
