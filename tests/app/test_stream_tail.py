@@ -50,6 +50,8 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
     app = _app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready_screen(pilot)
+        prompt = screen.query_one(PromptInput)
+        prompt.cursor_blink = True
         await pilot.press(*"hello", "enter")
         await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)))
         view = screen.query_one(AssistantMessage)
@@ -58,7 +60,6 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
         # No Markdown while streaming: the tail draws the finished blocks and the one being
         # written with the Markdown look, sanitised, never as markup.
         assert not view.query(Markdown) and not view.segments
-        prompt = screen.query_one(PromptInput)
         assert not prompt.cursor_blink  # a lit cursor while streaming: no repaint twice a second
         assert tail.text == sanitize(FINISHED + UNFINISHED) and "\x1b" not in tail.text
         rows = [line.plain for line in tail.lines(tail.content_region.width)]
@@ -73,7 +74,7 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
         assert view.outer_size.height == height and tail.region.y == top
         await pilot.press("escape")
         await wait_for(pilot, lambda: view.finished and not view.query(StreamTail))
-        assert prompt.cursor_blink
+        assert prompt.cursor_blink  # blinking again, as before
         await pilot.pause(0.2)
         text = FINISHED + UNFINISHED + " and more words"
         assert view.text == text

@@ -151,6 +151,7 @@ class ChatScreen(Screen[None]):
         self._switching: AppSettings | None = None
         """The settings being loaded by a switch (the current backend stays until it is ready)."""
         self._view: TurnView | None = None
+        self._blink: bool | None = None  # the prompt cursor's blinking, kept while a reply streams
         self.approval_policy = ApprovalPolicy.from_settings(settings)
         self.tools = ToolsController(self)
 
@@ -545,8 +546,13 @@ class ChatScreen(Screen[None]):
 
     def _streaming(self, streaming: bool) -> None:
         """While a reply streams, the prompt's cursor stays lit instead of blinking: each blink
-        repaints every widget above the prompt's row, two frames a second more to draw and send."""
-        self.query_one(PromptInput).cursor_blink = not streaming
+        repaints every widget above the prompt's row, two frames a second more to draw and send.
+        Afterwards it blinks again if it did before."""
+        prompt = self.query_one(PromptInput)
+        if streaming and self._blink is None:
+            self._blink, prompt.cursor_blink = prompt.cursor_blink, False
+        elif not streaming and self._blink is not None:
+            prompt.cursor_blink, self._blink = self._blink, None
 
     async def action_new_chat(self) -> None:
         """Start an empty conversation (stops a streaming reply first)."""

@@ -275,14 +275,14 @@ class AssistantMessage(Vertical):
 
     def show_markdown(self, box: Widget) -> None:
         """Put the Markdown of a finished plain piece in its place (soon; once)."""
-        if not self.finished or self._drawing.locked() or box in self._to_markdown:
-            return  # (while ``finish`` is still filling the last box, its Moved comes after)
+        if not self.finished or box in self._to_markdown:
+            return
         for tail in box.query_children(StreamTail):
             self._to_markdown.add(box)
             self.call_later(self._swap_in_markdown, box, tail)
 
     async def _swap_in_markdown(self, box: Widget, tail: StreamTail) -> None:
-        async with self._drawing:
+        async with self._drawing:  # after ``finish`` has given the last box all of its text
             if not box.is_attached or tail.parent is not box:
                 return
             with self.app.batch_update():
