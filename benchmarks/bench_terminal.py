@@ -9,7 +9,8 @@ Everything runs the real ``internlm-tui`` on a real pty (``testkit.pty_app``):
   blocks) streamed by the scripted backend at a steady 100 tokens/s, as a fast server would.
 * **UI CPU per token and render flatness**: the app's CPU time per token near the start of that
   reply (tokens 50-250, ``ui_cpu_ms_per_token_early``) and near its end (the 200 tokens up to
-  the last marker but one, ``ui_cpu_ms_per_token_late``), and their ratio. Paragraph tokens carry
+  the last marker but one, ``ui_cpu_ms_per_token_late``), and their ratio; and the same for
+  every 200-token window of the reply, with their median (steadier than one window). Paragraph tokens carry
   numbered markers (``w00042``), so the moment each first reaches the terminal is known; the
   app's CPU time (from ``/proc``) is sampled alongside and read off at those moments. The final
   render after the last token is measured on its own (``finish_ui_cpu_ms``).
@@ -144,6 +145,10 @@ def stream_figures(count: int, home: Path) -> dict[str, Any]:
     early = (50, 250)
     late = (streamed[0] - 200, streamed[0])
     early_cost, late_cost = cpu_per_token(*early), cpu_per_token(*late)
+    # Every 200-token window of the stream: one window's figure moves by a third with whether a
+    # scroll, a seal or a full garbage collection falls in it; their median does not.
+    starts = range(50, streamed[0] - 199, 200)
+    windows = [round(cpu_per_token(start, start + 200) * 1000, 2) for start in starts]
     finish_cost = _cpu_at(samples, final[1]) - _cpu_at(samples, streamed[1])
     return {
         "reply_tokens": len(tokens),
@@ -153,6 +158,8 @@ def stream_figures(count: int, home: Path) -> dict[str, Any]:
         "bytes_written": final[2] - first[2],
         "ui_cpu_ms_per_token_early": round(early_cost * 1000, 3),
         "ui_cpu_ms_per_token_late": round(late_cost * 1000, 3),
+        "ui_cpu_ms_per_token_windows": windows,
+        "ui_cpu_ms_per_token_window_median": statistics.median(windows) if windows else None,
         "render_flatness": round(late_cost / early_cost, 3) if early_cost else None,
         "finish_ui_cpu_ms": round(finish_cost * 1000, 1),
         "early_window_tokens": list(early),

@@ -33,6 +33,7 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     assert 0 < terminal["first_frame_local_s"]["median_s"] < 60
     stream = terminal["stream_120x40"]
     assert stream["bytes_per_token"] > 0 and stream["ui_cpu_ms_per_token_late"] > 0
+    assert stream["ui_cpu_ms_per_token_windows"] and stream["ui_cpu_ms_per_token_window_median"] > 0
     turns = figures["turns"]
     assert turns["replies_identical_with_and_without_reuse"]
     assert all(row["cached_prompt_tokens"] > 0 for row in turns["per_turn"][1:])
