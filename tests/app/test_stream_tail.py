@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 
+from textual.pilot import Pilot
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownBlockQuote, MarkdownH2, MarkdownParagraph, MarkdownTable
 
@@ -37,13 +38,23 @@ class HoldsTheStream(ScriptedBackend):
         yield Done("cancelled")
 
 
-def _app() -> InternLMApp:
-    backend = HoldsTheStream([[TokenDelta(FINISHED), TokenDelta(UNFINISHED)]])
+def _app(*pieces: str) -> InternLMApp:
+    """The app on a backend that streams ``pieces`` (a heading, a paragraph and an unfinished
+    one by default), then holds the reply open until it is stopped."""
+    backend = HoldsTheStream([[TokenDelta(piece) for piece in pieces or (FINISHED, UNFINISHED)]])
 
     def factory(progress: ProgressCallback) -> ChatBackend:
         return backend
 
     return InternLMApp(AppSettings(), backend_factory=factory)
+
+
+async def _streaming_reply(pilot: Pilot[None]) -> AssistantMessage:
+    """Send a prompt and return the reply as soon as it is on screen."""
+    screen = await ready_screen(pilot)
+    await pilot.press(*"hello", "enter")
+    await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)))
+    return screen.query_one(AssistantMessage)
 
 
 async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing() -> None:
@@ -89,13 +100,9 @@ async def test_a_piece_sealed_while_a_block_was_being_written_keeps_no_copy_of_i
     # sealed at the next redraw, while a code block was being written in it.
     full = "".join(f"Paragraph {n:02d} " + "word " * 30 + "\n\n" for n in range(13))
     assert len(full) >= SEGMENT_CHARS > len(full) - 200
-    backend = HoldsTheStream([[TokenDelta(full + "```python\ndef f(x):\n    return x *")]])
-    app = InternLMApp(AppSettings(), backend_factory=lambda progress: backend)
+    app = _app(full + "```python\ndef f(x):\n    return x *")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await ready_screen(pilot)
-        await pilot.press(*"hello", "enter")
-        await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)))
-        view = screen.query_one(AssistantMessage)
+        view = await _streaming_reply(pilot)
         await wait_for(pilot, lambda: view.query_one(StreamTail).text.endswith("x *"))
         await view.append(" 2\n```\n\nThe end of it.\n\nMore")
         await wait_for(
@@ -119,13 +126,8 @@ async def test_a_finished_table_or_quote_is_markdown_while_the_reply_still_strea
     table = "| tool | use |\n|------|-----|\n| lmdeploy | serve |\n| xtuner | tune |\n\n"
     quote = "> a quoted line\n\n"
     text = "Intro paragraph.\n\n" + table + "Between them.\n\n" + quote + "Still writ"
-    backend = HoldsTheStream([[TokenDelta(text)]])
-    app = InternLMApp(AppSettings(), backend_factory=lambda progress: backend)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await ready_screen(pilot)
-        await pilot.press(*"hello", "enter")
-        await wait_for(pilot, lambda: bool(screen.query(AssistantMessage)))
-        view = screen.query_one(AssistantMessage)
+    async with _app(text).run_test(size=(120, 40)) as pilot:
+        view = await _streaming_reply(pilot)
         await wait_for(pilot, lambda: len(view.segments) == 2)
         await pilot.pause(0.2)
         assert not view.finished  # still streaming: the table and the quote are Markdown already
