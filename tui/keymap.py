@@ -7,11 +7,12 @@ from textual.dom import DOMNode
 
 
 def _subclasses(cls: type[DOMNode]) -> list[type[DOMNode]]:
-    found: list[type[DOMNode]] = []
+    """Every class below ``cls``, each once (a class with two DOM bases is found through both)."""
+    found: dict[type[DOMNode], None] = {}
     for sub in cls.__subclasses__():
-        found.append(sub)
-        found.extend(_subclasses(sub))
-    return found
+        found[sub] = None
+        found.update(dict.fromkeys(_subclasses(sub)))
+    return list(found)
 
 
 GROUP_TITLES = {

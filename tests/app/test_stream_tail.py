@@ -16,7 +16,7 @@ from backends.events import BackendEvent, ChatMessage, Done, GenerationParams, T
 from backends.scripted import ScriptedBackend
 from testkit.app import ready_screen, wait_for
 from tui.app import InternLMApp
-from tui.markdown_split import SEGMENT_CHARS
+from tui.markdown_split import STREAM_PIECE_CHARS
 from tui.sanitize import sanitize
 from tui.settings import AppSettings
 from tui.widgets.assistant_message import AssistantMessage
@@ -96,10 +96,10 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
 
 
 async def test_a_piece_sealed_while_a_block_was_being_written_keeps_no_copy_of_it() -> None:
-    # Thirteen paragraphs fill a piece (2,000 characters) exactly at their end, so the piece is
-    # sealed at the next redraw, while a code block was being written in it.
-    full = "".join(f"Paragraph {n:02d} " + "word " * 30 + "\n\n" for n in range(13))
-    assert len(full) >= SEGMENT_CHARS > len(full) - 200
+    # Forty-nine paragraphs fill a streaming piece (8,000 characters) exactly at their end, so
+    # the piece is sealed at the next redraw, while a code block was being written in it.
+    full = "".join(f"Paragraph {n:02d} " + "word " * 30 + "\n\n" for n in range(49))
+    assert len(full) >= STREAM_PIECE_CHARS > len(full) - 200
     app = _app(full + "```python\ndef f(x):\n    return x *")
     async with app.run_test(size=(120, 40)) as pilot:
         view = await _streaming_reply(pilot)

@@ -1,8 +1,9 @@
 """What the app relies on inside Textual still holds: fails loudly when an upgrade changes it.
 
 Textual is pinned exactly in pyproject.toml because ``tui/terminal_diff.py`` parses the frames
-Textual writes, ``tui/app.py`` overrides private crash hooks and ``tui/driver.py`` replaces the
-driver's writer thread. Before moving the pin, make these pass on the new version.
+Textual writes, ``tui/app.py`` overrides private crash hooks, ``tui/driver.py`` replaces the
+driver's writer thread and ``tui/widgets/laid_out_once.py`` overrides ``Widget._size_updated``.
+Before moving the pin, make these pass on the new version.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textual.drivers._writer_thread import WriterThread
 from textual.drivers.headless_driver import HeadlessDriver
 from textual.drivers.linux_driver import LinuxDriver
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Markdown, Static
 
 from tui.app import InternLMApp
@@ -65,6 +67,15 @@ def test_the_driver_writer_api_we_replace_is_there() -> None:
     assert "self._writer_thread.write(data)" in inspect.getsource(LinuxDriver.write)
     # A hang-up delivers SIGCONT after SIGHUP; ``tui.driver`` refuses that resume.
     assert "self.resume_application_mode()" in inspect.getsource(LinuxDriver._sigcont_application)
+
+
+def test_size_updated_still_takes_the_flag_laid_out_once_turns_off() -> None:
+    # ``tui.widgets.laid_out_once`` passes ``layout=False`` so that a size the layout gave does
+    # not ask for a second layout; the size must still be stored and the scrollbars updated.
+    assert parameters(Widget._size_updated) == ["self", "size", "virtual_size", "container_size", "layout"]
+    source = inspect.getsource(Widget._size_updated)
+    assert "self.set_reactive(Widget.virtual_size, virtual_size)" in source
+    assert "self._scroll_update(virtual_size)" in source
 
 
 class RecordingDriver(HeadlessDriver):

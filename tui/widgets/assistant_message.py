@@ -38,8 +38,16 @@ from textual.widget import MountError, Widget
 from textual.widgets import Markdown, Static
 
 from tui.markdown_look import drawn_runs
-from tui.markdown_split import SEGMENT_CHARS, last_block_end, safe_split_point, split_segments
+from tui.markdown_split import (
+    SEGMENT_CHARS,
+    STREAM_PIECE_CHARS,
+    last_block_end,
+    safe_split_point,
+    split_segments,
+)
 from tui.sanitize import sanitize
+from tui.widgets.laid_out_once import LaidOutOnce
+from tui.widgets.piece_box import PieceBox
 from tui.widgets.reply_segment import ReplySegment
 from tui.widgets.stream_tail import StreamTail
 
@@ -58,7 +66,7 @@ PACING = 3.0
 the UI's time, however long the reply (and however slow the machine) gets."""
 
 
-class AssistantMessage(Vertical):
+class AssistantMessage(Vertical, LaidOutOnce):
     """One reply. ``append`` streams text; ``finish`` renders the last piece once more in full."""
 
     class Moved(Message):
@@ -79,6 +87,7 @@ class AssistantMessage(Vertical):
         self.text = text
         self.finished = bool(text)
         self._piece_text = ""  # the finished blocks of the piece being filled
+        self._segment_text = ""  # the part of it since its last cut at SEGMENT_CHARS
         self._writing = ""  # what follows them: the block still being written
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
@@ -91,11 +100,10 @@ class AssistantMessage(Vertical):
     def compose(self) -> ComposeResult:
         if self.finished:
             for segment in split_segments(self.text):
-                with Vertical(classes="piece"):
-                    yield ReplySegment(sanitize(segment), sealed=True)
+                yield PieceBox(ReplySegment(sanitize(segment), sealed=True))
         else:
             self._stream = StreamTail()
-            self._box = Vertical(self._stream, classes="piece")
+            self._box = PieceBox(self._stream)
             yield self._box
         yield Static(Text(sanitize(self._note_text)), classes="note")
 
@@ -186,14 +194,20 @@ class AssistantMessage(Vertical):
                 await self._seal_piece(markdown=run)
 
     async def _add_drawn(self, blocks: str) -> None:
-        """Add blocks to the last piece; a piece that reached its length is sealed first."""
+        """Add blocks to the last piece, cut at ``SEGMENT_CHARS`` where its Markdown pieces will
+        be cut later (drawn as those pieces will be); a piece that reached
+        ``STREAM_PIECE_CHARS`` is sealed first."""
         while blocks:
-            if len(self._piece_text) >= SEGMENT_CHARS:
+            if len(self._piece_text) >= STREAM_PIECE_CHARS:
                 await self._seal_piece()
-            cut = safe_split_point(self._piece_text + blocks)
-            take = len(blocks) if cut is None else cut - len(self._piece_text)
-            self._tail.show("", finished=blocks[:take])
+            new_piece = len(self._segment_text) >= SEGMENT_CHARS
+            if new_piece:
+                self._segment_text = ""
+            cut = safe_split_point(self._segment_text + blocks)
+            take = len(blocks) if cut is None else cut - len(self._segment_text)
+            self._tail.show("", finished=blocks[:take], new_piece=new_piece)
             self._piece_text += blocks[:take]
+            self._segment_text += blocks[:take]
             blocks = blocks[take:]
 
     async def _seal_piece(self, *, markdown: str = "") -> None:
@@ -207,11 +221,11 @@ class AssistantMessage(Vertical):
         room, tail = self._room, self._tail
         boxes: list[Widget] = []
         if markdown:
-            boxes.append(Vertical(ReplySegment(markdown, sealed=True), classes="piece"))
+            boxes.append(PieceBox(ReplySegment(markdown, sealed=True)))
         if not tail.text:  # nothing to seal: the Markdown goes above the empty piece
             await self.mount_all(boxes, before=room)
             return
-        self._piece_text = ""
+        self._piece_text = self._segment_text = ""
         tail.show("")  # the block being written goes on in the new piece
         height = room.styles.height
         current = int(height.value) if height is not None and height.is_cells else room.outer_size.height
@@ -219,7 +233,7 @@ class AssistantMessage(Vertical):
         tail.add_class("-finished")
         room.styles.clear_rule("height")
         self._stream = StreamTail()
-        self._box = new_room = Vertical(self._stream, classes="piece")
+        self._box = new_room = PieceBox(self._stream)
         new_room.styles.height = max(0, current - used)
         await self.mount_all([*boxes, new_room], before=self.query_one(".note"))
 
@@ -285,7 +299,11 @@ class AssistantMessage(Vertical):
         async with self._drawing:  # after ``finish`` has given the last box all of its text
             if not box.is_attached or tail.parent is not box:
                 return
+            segments = tail.pieces
             with self.app.batch_update():
+                if len(segments) > 1:
+                    await self._cut_plain_piece(box, segments)
+                    return
                 segment = ReplySegment("", sealed=True)
                 await box.mount(segment, before=tail)
                 try:
@@ -295,6 +313,23 @@ class AssistantMessage(Vertical):
                 except MountError:
                     return  # the reply went while this waited (another chat, the app closing)
                 await tail.remove()
+
+    async def _cut_plain_piece(self, box: Widget, segments: list[str]) -> None:
+        """Put a plain piece streamed longer than a Markdown piece (``STREAM_PIECE_CHARS``) in
+        plain boxes, one for each of its ``segments`` (drawn the same, so nothing moves); those
+        near the view then get their Markdown one by one, the others when they come near."""
+        boxes: list[Widget] = []
+        for text in segments:
+            tail = StreamTail()
+            tail.show("", finished=text)
+            tail.add_class("-finished")
+            boxes.append(PieceBox(tail))
+        try:
+            await self.mount_all(boxes, after=box)
+        except MountError:
+            return  # the reply went while this waited
+        await box.remove()
+        self.post_message(self.Moved())
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
         """Show where a link points instead of opening it."""

@@ -11,11 +11,12 @@ from textual.widget import Widget
 
 from backends.events import Attachment
 from tui.widgets.assistant_message import AssistantMessage
+from tui.widgets.laid_out_once import LaidOutOnce
 from tui.widgets.reply_segment import ReplySegment
 from tui.widgets.user_message import UserMessage
 
 
-class ChatPane(VerticalScroll, can_focus=True):
+class ChatPane(VerticalScroll, LaidOutOnce, can_focus=True):
     """Follows the stream while anchored; scrolling up releases the anchor until the user returns."""
 
     BINDINGS = [

@@ -18,9 +18,9 @@ from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual
-from textual.widget import Widget
 
 from tui.markdown_look import Look, markdown_blocks, markdown_lines
+from tui.widgets.laid_out_once import LaidOutOnce
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
@@ -30,7 +30,7 @@ def _same(a: Content, b: Content) -> bool:
     return a is b or (a.plain == b.plain and a.spans == b.spans)
 
 
-class StreamTail(Widget):
+class StreamTail(LaidOutOnce):
     """Shows Markdown as ``Markdown`` would: ``finished`` blocks for good, then the block being
     written; ``rows`` says how many lines it takes."""
 
@@ -64,7 +64,7 @@ class StreamTail(Widget):
 
     def __init__(self) -> None:
         super().__init__(classes="tail")
-        self._finished = ""  # blocks that will not change (sanitised by the caller)
+        self._pieces = [""]  # blocks that will not change (sanitised by the caller), by piece
         self._writing = ""  # the block still being written
         self._look_for: tuple[object, Look] | None = None  # the look, and the theme it is for
         # Drawn lines for a (width, look): the finished blocks (with the bottom margin of the
@@ -78,7 +78,13 @@ class StreamTail(Widget):
     @property
     def text(self) -> str:
         """The Markdown source shown (already sanitised by the caller)."""
-        return self._finished + self._writing
+        return "".join(self._pieces) + self._writing
+
+    @property
+    def pieces(self) -> list[str]:
+        """The finished text by piece: each drawn as a Markdown widget of its own would draw it
+        (its first block's top margin in full), below the one before and its bottom margin."""
+        return [piece for piece in self._pieces if piece]
 
     @property
     def bottom(self) -> int:
@@ -87,16 +93,17 @@ class StreamTail(Widget):
         self.lines(width)
         return self._finished_lines[2] or 0 if width > 0 else 0
 
-    def show(self, writing: str, *, finished: str = "") -> None:
-        """Add ``finished`` blocks for good and show ``writing`` in place of the block shown as
-        being written; repaints, never lays out again.
+    def show(self, writing: str, *, finished: str = "", new_piece: bool = False) -> None:
+        """Add ``finished`` blocks for good (as the start of a new piece with ``new_piece``) and
+        show ``writing`` in place of the block shown as being written; repaints, never lays out
+        again.
 
         Only the rows from the first that changed down are drawn and sent.
         """
         width = self.content_region.width
         old = self.lines(width)
         if finished:
-            self._add_finished(finished, width)
+            self._add_finished(finished, width, new_piece=new_piece and bool(self._pieces[-1]))
         self._writing = writing
         self._writing_lines = self._all_lines = (None, [])
         new = self.lines(width)
@@ -107,15 +114,20 @@ class StreamTail(Widget):
         elif first < max(len(old), len(new)):
             self.refresh(Region(0, first, width, max(len(old), len(new)) - first))
 
-    def _add_finished(self, blocks: str, width: int) -> None:
+    def _add_finished(self, blocks: str, width: int, *, new_piece: bool) -> None:
         """Draw only the new blocks when the finished ones are drawn for this width and look."""
         key, lines, bottom = self._finished_lines
-        self._finished += blocks
+        if new_piece:
+            self._pieces.append(blocks)
+        else:
+            self._pieces[-1] += blocks
         self._all_lines = (None, [])
         if width <= 0 or key != self._key(width):
             self._finished_lines = (None, [], None)
             return
-        added, last = markdown_blocks(blocks, width, above=bottom or 0, look=self._look())
+        # A new piece's first block keeps its top margin, as in a widget of its own.
+        above = 0 if new_piece else bottom or 0
+        added, last = markdown_blocks(blocks, width, above=above, look=self._look())
         if last is not None:
             gap = [Content("")] * (bottom or 0) if lines else []
             self._finished_lines = (key, lines + gap + added, last)
@@ -141,7 +153,16 @@ class StreamTail(Widget):
             return self._all_lines[1]
         look = key[1]
         if self._finished_lines[0] != key:
-            drawn, last = markdown_blocks(self._finished, width, look=look)
+            drawn: list[Content] = []
+            last: int | None = None
+            for piece in self._pieces:
+                piece_lines, piece_last = markdown_blocks(piece, width, look=look)
+                if piece_last is None:
+                    continue
+                if drawn:
+                    drawn += [Content("")] * (last or 0)
+                drawn += piece_lines
+                last = piece_last
             self._finished_lines = (key, drawn, last)
             self._writing_lines = (None, [])
         _, finished, bottom = self._finished_lines
