@@ -15,13 +15,6 @@ from collections.abc import Iterator
 SEGMENT_CHARS = 2000
 """A piece is cut off once it is at least this long and a safe place comes."""
 
-STREAM_PIECE_CHARS = 4 * SEGMENT_CHARS
-"""While a reply streams, its plain drawing (``StreamTail``) is cut this seldom: each cut mounts
-a widget, and a mount lays the screen out twice (a tenth of a second of UI time per 2,000
-characters at 2,000; see ``benchmarks/README.md``). A plain piece costs the same per word at any
-length. Once the reply has ended, a piece is cut again at ``SEGMENT_CHARS`` before it becomes
-Markdown, which costs in proportion to its length."""
-
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CONTINUES = re.compile(r"[-*+>|]|\d+[.)]")  # a list item, quote or table row goes on
 

@@ -16,7 +16,7 @@ from textual.widgets._markdown import MarkdownFence, MarkdownH2
 
 from backends.events import Done, TokenDelta
 from testkit.app import reply_tokens, scripted_app, wait_for
-from tui.markdown_split import STREAM_PIECE_CHARS, split_segments
+from tui.markdown_split import SEGMENT_CHARS
 from tui.screens.chat import ChatScreen
 from tui.settings import AppSettings
 from tui.store.store import open_store
@@ -40,7 +40,7 @@ async def test_long_reply_is_whole_cut_into_pieces_and_folds_far_off_screen(tmp_
         await pilot.pause(0.3)
         view = screen.query_one(AssistantMessage)
         boxes = view.boxes
-        assert view.text == reply and len(boxes) >= 3
+        assert view.text == reply and len(boxes) >= 5
 
         def markdown(box: Widget) -> ReplySegment | None:
             return next(iter(box.query_children(ReplySegment)), None)
@@ -53,26 +53,21 @@ async def test_long_reply_is_whole_cut_into_pieces_and_folds_far_off_screen(tmp_
         last, first = markdown(boxes[-1]), boxes[0]
         assert last is not None and last.sealed and not last.folded  # near the view: Markdown
         assert markdown(first) is None and first.query(StreamTail)  # far above: never built
-        # It streamed as one long plain piece; near the view, long pieces were cut again.
-        assert len(source(first)) >= STREAM_PIECE_CHARS
-        assert all(len(source(box)) < STREAM_PIECE_CHARS for box in boxes if markdown(box))
+        # It streamed as one plain drawing, cut into its pieces' boxes once it ended.
+        assert all(len(source(box)) < 2 * SEGMENT_CHARS for box in boxes)
         # Each piece that became Markdown was parsed whole: its headings and code are widgets.
         for segment in view.segments:
             assert len(segment.query(MarkdownH2)) == segment.source.count("## Section")
             assert len(segment.query(MarkdownFence)) == segment.source.count("```") // 2
         pane = screen.query_one(ChatPane)
-        height, plain_height, plain_text = view.outer_size.height, first.outer_size.height, source(first)
-        assert plain_height > 10 and not pane.region.overlaps(first.region)
+        height = first.outer_size.height
+        assert height > 10 and not pane.region.overlaps(first.region)
         pane.focus()
         await pilot.press("home")
-        await wait_for(pilot, lambda: markdown(view.boxes[0]) is not None)
+        await wait_for(pilot, lambda: markdown(first) is not None and not first.query(StreamTail))
         await pilot.pause(0.3)
-        # The long plain piece became pieces of Markdown as high as its plain drawing was.
-        cut = view.boxes[: len(split_segments(plain_text))]
-        assert not first.is_attached and "".join(source(box) for box in cut) == plain_text
-        assert sum(box.outer_size.height for box in cut) == plain_height
-        assert view.outer_size.height == height  # nothing moved
-        segment = markdown(view.boxes[0])
+        assert first.outer_size.height == height  # the Markdown took the plain drawing's place
+        segment = markdown(first)
         assert segment is not None
         first_heading = segment.query(MarkdownH2).first()
         assert "Section 1" in first_heading.source

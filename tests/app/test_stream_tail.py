@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 
+from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownBlockQuote, MarkdownH2, MarkdownParagraph, MarkdownTable
@@ -16,7 +17,7 @@ from backends.events import BackendEvent, ChatMessage, Done, GenerationParams, T
 from backends.scripted import ScriptedBackend
 from testkit.app import ready_screen, wait_for
 from tui.app import InternLMApp
-from tui.markdown_split import STREAM_PIECE_CHARS
+from tui.markdown_split import SEGMENT_CHARS
 from tui.sanitize import sanitize
 from tui.settings import AppSettings
 from tui.widgets.assistant_message import AssistantMessage
@@ -95,31 +96,33 @@ async def test_the_block_being_written_is_plain_text_and_new_words_move_nothing(
         assert "Second paragraph" in last.source and "words" in last.source
 
 
-async def test_a_piece_sealed_while_a_block_was_being_written_keeps_no_copy_of_it() -> None:
-    # Forty-nine paragraphs fill a streaming piece (8,000 characters) exactly at their end, so
-    # the piece is sealed at the next redraw, while a code block was being written in it.
-    full = "".join(f"Paragraph {n:02d} " + "word " * 30 + "\n\n" for n in range(49))
-    assert len(full) >= STREAM_PIECE_CHARS > len(full) - 200
+async def test_a_piece_cut_while_a_block_was_being_written_keeps_no_copy_of_it() -> None:
+    # Thirteen paragraphs fill a piece (2,000 characters) exactly at their end, so the plain
+    # drawing starts a new piece at the next redraw, while a code block was being written.
+    full = "".join(f"Paragraph {n:02d} " + "word " * 30 + "\n\n" for n in range(13))
+    assert len(full) >= SEGMENT_CHARS > len(full) - 200
     app = _app(full + "```python\ndef f(x):\n    return x *")
     async with app.run_test(size=(120, 40)) as pilot:
         view = await _streaming_reply(pilot)
-        await wait_for(pilot, lambda: view.query_one(StreamTail).text.endswith("x *"))
+        tail = view.query_one(StreamTail)
+        await wait_for(pilot, lambda: tail.text.endswith("x *"))
         await view.append(" 2\n```\n\nThe end of it.\n\nMore")
-        await wait_for(
-            pilot, lambda: len(view.boxes) == 2 and view.boxes[1].query_one(StreamTail).text[-4:] == "More"
-        )
+        await wait_for(pilot, lambda: tail.text.endswith("More") and len(tail.pieces) == 2)
         await pilot.pause(0.2)
-        first, second = (box.query_one(StreamTail) for box in view.boxes)
-        assert first.text == full and second.text.startswith("```python")
-
-        def rows(tail: StreamTail) -> list[str]:
-            return [line.plain.strip() for line in tail.lines(tail.content_region.width)]
-
-        assert not any("def f" in row for row in rows(first))  # nothing left of the unfinished block
-        code = [row for row in rows(second) if "def f" in row or "return" in row]
-        assert code == ["def f(x):", "return x * 2"]
-        # The sealed box is as high as its text and the blank row under it: no stale rows.
-        assert view.boxes[0].outer_size.height == len(rows(first)) + 1
+        assert len(view.boxes) == 1  # nothing mounted
+        assert tail.pieces[0] == full and tail.pieces[1].startswith("```python")
+        rows = [line.plain.strip() for line in tail.lines(tail.content_region.width)]
+        code = [row for row in rows if "def f" in row or "return" in row]
+        assert code == ["def f(x):", "return x * 2"]  # nothing left of the unfinished block
+        # Drawn as the two pieces' own widgets will draw them, one under the other.
+        first, second = StreamTail(), StreamTail()
+        await view.mount_all([first, second])
+        first.show("", finished=tail.pieces[0])
+        second.show("More", finished=tail.pieces[1])
+        await pilot.pause(0.1)
+        width = tail.content_region.width
+        stacked = first.lines(width) + [Content("")] * first.bottom + second.lines(width)
+        assert [line.plain for line in tail.lines(width)] == [line.plain for line in stacked]
 
 
 async def test_a_finished_table_or_quote_is_markdown_while_the_reply_still_streams() -> None:

@@ -3,19 +3,22 @@
 What keeps a long stream cheap (see ``benchmarks/README.md``):
 
 * While the reply streams, nothing is mounted into it and nothing is laid out again but the box
-  it grows in: each piece is drawn by one plain ``StreamTail`` that already looks as the Markdown
-  will (``tui.markdown_look``). Finished blocks are drawn once; a redraw parses the one block
-  still being written and repaints the rows that changed. Only a finished quote, table, rule or
-  HTML block, which the plain drawing does not know, is mounted as Markdown at once. (Moving
-  every finished block into Markdown widgets as it came laid the screen out twice a move, a
-  tenth of a second of UI time each at 4,000 tokens, and showed a blank frame between the two.)
-* Once the reply has ended (or was stopped), each piece becomes a Markdown widget of the same
-  height, so nothing moves, when it first comes near the view (``show_markdown``): a long
-  reply's far pieces are never built unless the user scrolls to them.
+  it grows in: its text is drawn by one plain ``StreamTail`` that already looks as the Markdown
+  will (``tui.markdown_look``), however long it gets. Finished blocks are drawn once; a redraw
+  parses the one block still being written and repaints the rows that changed. Only a finished
+  quote, table, rule or HTML block, which the plain drawing does not know, is mounted as
+  Markdown at once, with a new box and tail below it. (Moving every finished block into
+  Markdown widgets as it came laid the screen out twice a move, a tenth of a second of UI time
+  each at 4,000 tokens; cutting the drawing into a new box every 2,000 characters mounted a
+  box, which also lays the screen out twice.)
+* Once the reply has ended (or was stopped), a long plain drawing is cut into boxes at the
+  pieces it drew (``_cut_plain_piece``), and each becomes a Markdown widget of the same height,
+  so nothing moves, when it first comes near the view (``show_markdown``): a long reply's far
+  pieces are never built unless the user scrolls to them.
 * A redraw is one frame (``App.batch_update``), never a half-done seal.
-* The reply is a column of pieces cut at safe places (``tui.markdown_split``), each in its own
-  box, so a piece that is finished is never drawn or parsed again, and the Markdown that replaces
-  it parses one short piece.
+* The finished reply is a column of pieces cut at safe places (``tui.markdown_split``), each in
+  its own box, so the Markdown that replaces a plain piece parses one short piece, and far
+  pieces fold.
 * The last box keeps empty room below the text, three quarters of a screen at a time where the
   text reaches the bottom of the view, so the pane scrolls (every row of it sent again) once per
   three quarters of a screen; half a screen sent a third more bytes per token.
@@ -40,7 +43,6 @@ from textual.widgets import Markdown, Static
 from tui.markdown_look import drawn_runs
 from tui.markdown_split import (
     SEGMENT_CHARS,
-    STREAM_PIECE_CHARS,
     last_block_end,
     safe_split_point,
     split_segments,
@@ -86,8 +88,7 @@ class AssistantMessage(Vertical, LaidOutOnce):
         self._note_text = note
         self.text = text
         self.finished = bool(text)
-        self._piece_text = ""  # the finished blocks of the piece being filled
-        self._segment_text = ""  # the part of it since its last cut at SEGMENT_CHARS
+        self._segment_text = ""  # the finished blocks of the last box since its last cut
         self._writing = ""  # what follows them: the block still being written
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
@@ -194,38 +195,32 @@ class AssistantMessage(Vertical, LaidOutOnce):
                 await self._seal_piece(markdown=run)
 
     async def _add_drawn(self, blocks: str) -> None:
-        """Add blocks to the last piece, cut at ``SEGMENT_CHARS`` where its Markdown pieces will
-        be cut later (drawn as those pieces will be); a piece that reached
-        ``STREAM_PIECE_CHARS`` is sealed first."""
+        """Add blocks to the last box's plain drawing, cut into pieces of ``SEGMENT_CHARS``
+        where its Markdown will be cut (each drawn as its own Markdown widget will draw it)."""
         while blocks:
-            if len(self._piece_text) >= STREAM_PIECE_CHARS:
-                await self._seal_piece()
             new_piece = len(self._segment_text) >= SEGMENT_CHARS
             if new_piece:
                 self._segment_text = ""
             cut = safe_split_point(self._segment_text + blocks)
             take = len(blocks) if cut is None else cut - len(self._segment_text)
             self._tail.show("", finished=blocks[:take], new_piece=new_piece)
-            self._piece_text += blocks[:take]
             self._segment_text += blocks[:take]
             blocks = blocks[take:]
 
-    async def _seal_piece(self, *, markdown: str = "") -> None:
-        """Give the last piece the height of its text (and the blank row the Markdown keeps under
+    async def _seal_piece(self, *, markdown: str) -> None:
+        """Give the last box the height of its text (and the blank row the Markdown keeps under
         it, which a resize re-wraps); a new box below takes the room that is left, with a new
-        tail; ``markdown``, if any, goes between them as a Markdown piece.
+        tail; ``markdown`` goes between them as a Markdown piece.
 
         The rows the box gives up are the ones the new box gets, so the reply keeps its height
         (less what the Markdown piece takes).
         """
         room, tail = self._room, self._tail
-        boxes: list[Widget] = []
-        if markdown:
-            boxes.append(PieceBox(ReplySegment(markdown, sealed=True)))
+        boxes: list[Widget] = [PieceBox(ReplySegment(markdown, sealed=True))]
         if not tail.text:  # nothing to seal: the Markdown goes above the empty piece
             await self.mount_all(boxes, before=room)
             return
-        self._piece_text = self._segment_text = ""
+        self._segment_text = ""
         tail.show("")  # the block being written goes on in the new piece
         height = room.styles.height
         current = int(height.value) if height is not None and height.is_cells else room.outer_size.height
@@ -315,9 +310,9 @@ class AssistantMessage(Vertical, LaidOutOnce):
                 await tail.remove()
 
     async def _cut_plain_piece(self, box: Widget, segments: list[str]) -> None:
-        """Put a plain piece streamed longer than a Markdown piece (``STREAM_PIECE_CHARS``) in
-        plain boxes, one for each of its ``segments`` (drawn the same, so nothing moves); those
-        near the view then get their Markdown one by one, the others when they come near."""
+        """Put a plain drawing longer than a Markdown piece in plain boxes, one for each of its
+        ``segments`` (drawn the same, so nothing moves); those near the view then get their
+        Markdown one by one, the others when they come near."""
         boxes: list[Widget] = []
         for text in segments:
             tail = StreamTail()
