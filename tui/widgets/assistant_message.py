@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import MountError, Widget
@@ -42,9 +43,7 @@ from textual.widgets import Markdown, Static
 
 from tui.markdown_look import drawn_runs
 from tui.markdown_split import (
-    SEGMENT_CHARS,
     last_block_end,
-    safe_split_point,
     split_segments,
 )
 from tui.sanitize import sanitize
@@ -88,7 +87,6 @@ class AssistantMessage(Vertical, LaidOutOnce):
         self._note_text = note
         self.text = text
         self.finished = bool(text)
-        self._segment_text = ""  # the finished blocks of the last box since its last cut
         self._writing = ""  # what follows them: the block still being written
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
@@ -143,6 +141,13 @@ class AssistantMessage(Vertical, LaidOutOnce):
         assert self._stream is not None, "only a streaming reply has a tail"
         return self._stream
 
+    @property
+    def _text_end(self) -> Region:
+        """The row where the streaming text ends, on the screen."""
+        room = self._room.region
+        rows = self._tail.rows(self._room.content_region.width)
+        return Region(room.x, room.y + max(0, min(rows, room.height) - 1), room.width, 1)
+
     async def append(self, fragment: str) -> None:
         """Add streamed text; it is drawn with whatever else arrives before the next redraw."""
         if self.finished or not fragment:
@@ -167,7 +172,7 @@ class AssistantMessage(Vertical, LaidOutOnce):
         longest while the end of the reply is out of view (the user scrolled up)."""
         took = time.perf_counter() - started
         pane = self.parent
-        seen = not isinstance(pane, Widget) or pane.region.overlaps(self._room.region)
+        seen = not isinstance(pane, Widget) or self.finished or pane.region.overlaps(self._text_end)
         wait = PACING * took if seen else MAX_FLUSH_INTERVAL_S
         self._interval = min(MAX_FLUSH_INTERVAL_S, max(FLUSH_INTERVAL_S, wait))
 
@@ -185,27 +190,14 @@ class AssistantMessage(Vertical, LaidOutOnce):
         self.call_after_refresh(self._keep_room)  # and once a sealed piece is laid out
 
     async def _add_blocks(self, blocks: str) -> None:
-        """Add finished blocks (sanitised): those the plain drawing knows to the last piece, cut
-        into pieces at safe places; quotes, tables, rules and HTML as Markdown, in a box of their
-        own."""
+        """Add finished blocks (sanitised): those the plain drawing knows to the last box's
+        drawing (which cuts them into pieces where the Markdown will be cut); quotes, tables,
+        rules and HTML as Markdown, in a box of their own."""
         for run, drawn in drawn_runs(blocks):
             if drawn:
-                await self._add_drawn(run)
+                self._tail.show("", finished=run)
             elif run.strip():
                 await self._seal_piece(markdown=run)
-
-    async def _add_drawn(self, blocks: str) -> None:
-        """Add blocks to the last box's plain drawing, cut into pieces of ``SEGMENT_CHARS``
-        where its Markdown will be cut (each drawn as its own Markdown widget will draw it)."""
-        while blocks:
-            new_piece = len(self._segment_text) >= SEGMENT_CHARS
-            if new_piece:
-                self._segment_text = ""
-            cut = safe_split_point(self._segment_text + blocks)
-            take = len(blocks) if cut is None else cut - len(self._segment_text)
-            self._tail.show("", finished=blocks[:take], new_piece=new_piece)
-            self._segment_text += blocks[:take]
-            blocks = blocks[take:]
 
     async def _seal_piece(self, *, markdown: str) -> None:
         """Give the last box the height of its text (and the blank row the Markdown keeps under
@@ -220,7 +212,6 @@ class AssistantMessage(Vertical, LaidOutOnce):
         if not tail.text:  # nothing to seal: the Markdown goes above the empty piece
             await self.mount_all(boxes, before=room)
             return
-        self._segment_text = ""
         tail.show("")  # the block being written goes on in the new piece
         height = room.styles.height
         current = int(height.value) if height is not None and height.is_cells else room.outer_size.height
@@ -294,10 +285,10 @@ class AssistantMessage(Vertical, LaidOutOnce):
         async with self._drawing:  # after ``finish`` has given the last box all of its text
             if not box.is_attached or tail.parent is not box:
                 return
-            segments = tail.pieces
+            pieces = tail.pieces
             with self.app.batch_update():
-                if len(segments) > 1:
-                    await self._cut_plain_piece(box, segments)
+                if len(pieces) > 1:
+                    await self._cut_plain_piece(box, pieces)
                     return
                 segment = ReplySegment("", sealed=True)
                 await box.mount(segment, before=tail)
@@ -309,21 +300,24 @@ class AssistantMessage(Vertical, LaidOutOnce):
                     return  # the reply went while this waited (another chat, the app closing)
                 await tail.remove()
 
-    async def _cut_plain_piece(self, box: Widget, segments: list[str]) -> None:
+    async def _cut_plain_piece(self, box: Widget, pieces: list[str]) -> None:
         """Put a plain drawing longer than a Markdown piece in plain boxes, one for each of its
-        ``segments`` (drawn the same, so nothing moves); those near the view then get their
+        ``pieces`` (drawn the same, so nothing moves); those near the view then get their
         Markdown one by one, the others when they come near."""
         boxes: list[Widget] = []
-        for text in segments:
+        for text in pieces:
             tail = StreamTail()
             tail.show("", finished=text)
             tail.add_class("-finished")
             boxes.append(PieceBox(tail))
+        box.display = False  # a layout while the new boxes mount counts the text once
         try:
             await self.mount_all(boxes, after=box)
         except MountError:
+            box.display = True
             return  # the reply went while this waited
         await box.remove()
+        self._to_markdown.discard(box)
         self.post_message(self.Moved())
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:

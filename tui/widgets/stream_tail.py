@@ -20,6 +20,7 @@ from textual.strip import Strip
 from textual.visual import Visual
 
 from tui.markdown_look import Look, markdown_blocks, markdown_lines
+from tui.markdown_split import SEGMENT_CHARS, safe_split_point
 from tui.widgets.laid_out_once import LaidOutOnce
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -65,6 +66,7 @@ class StreamTail(LaidOutOnce):
     def __init__(self) -> None:
         super().__init__(classes="tail")
         self._pieces = [""]  # blocks that will not change (sanitised by the caller), by piece
+        self._piece_drawn = False  # whether the last piece has drawn any row yet
         self._writing = ""  # the block still being written
         self._look_for: tuple[object, Look] | None = None  # the look, and the theme it is for
         # Drawn lines for a (width, look): the finished blocks (with the bottom margin of the
@@ -93,17 +95,16 @@ class StreamTail(LaidOutOnce):
         self.lines(width)
         return self._finished_lines[2] or 0 if width > 0 else 0
 
-    def show(self, writing: str, *, finished: str = "", new_piece: bool = False) -> None:
-        """Add ``finished`` blocks for good (as the start of a new piece with ``new_piece``) and
-        show ``writing`` in place of the block shown as being written; repaints, never lays out
-        again.
+    def show(self, writing: str, *, finished: str = "") -> None:
+        """Add ``finished`` blocks for good and show ``writing`` in place of the block shown as
+        being written; repaints, never lays out again.
 
         Only the rows from the first that changed down are drawn and sent.
         """
         width = self.content_region.width
         old = self.lines(width)
         if finished:
-            self._add_finished(finished, width, new_piece=new_piece and bool(self._pieces[-1]))
+            self._add_finished(finished, width)
         self._writing = writing
         self._writing_lines = self._all_lines = (None, [])
         new = self.lines(width)
@@ -114,23 +115,40 @@ class StreamTail(LaidOutOnce):
         elif first < max(len(old), len(new)):
             self.refresh(Region(0, first, width, max(len(old), len(new)) - first))
 
-    def _add_finished(self, blocks: str, width: int, *, new_piece: bool) -> None:
+    def _add_finished(self, blocks: str, width: int) -> None:
+        """Add finished blocks, starting a new piece at the first safe cut once the last one
+        holds ``SEGMENT_CHARS`` (where ``split_segments`` cuts the Markdown)."""
+        while blocks:
+            new_piece = self._piece_full()
+            so_far = "" if new_piece else self._pieces[-1]
+            cut = safe_split_point(so_far + blocks)
+            take = len(blocks) if cut is None else cut - len(so_far)
+            self._add_blocks(blocks[:take], width, new_piece=new_piece)
+            blocks = blocks[take:]
+
+    def _piece_full(self) -> bool:
+        """Whether the next finished block starts a new piece."""
+        return len(self._pieces[-1]) >= SEGMENT_CHARS
+
+    def _add_blocks(self, blocks: str, width: int, *, new_piece: bool) -> None:
         """Draw only the new blocks when the finished ones are drawn for this width and look."""
         key, lines, bottom = self._finished_lines
         if new_piece:
             self._pieces.append(blocks)
+            self._piece_drawn = False
         else:
             self._pieces[-1] += blocks
         self._all_lines = (None, [])
         if width <= 0 or key != self._key(width):
             self._finished_lines = (None, [], None)
             return
-        # A new piece's first block keeps its top margin, as in a widget of its own.
-        above = 0 if new_piece else bottom or 0
+        # A piece's first block keeps its top margin, as in a widget of its own.
+        above = bottom or 0 if self._piece_drawn else 0
         added, last = markdown_blocks(blocks, width, above=above, look=self._look())
         if last is not None:
             gap = [Content("")] * (bottom or 0) if lines else []
             self._finished_lines = (key, lines + gap + added, last)
+            self._piece_drawn = True
 
     def _look(self) -> Look:
         """How the lines are drawn, worked out once per theme (every row asks)."""
@@ -157,6 +175,7 @@ class StreamTail(LaidOutOnce):
             last: int | None = None
             for piece in self._pieces:
                 piece_lines, piece_last = markdown_blocks(piece, width, look=look)
+                self._piece_drawn = piece_last is not None
                 if piece_last is None:
                     continue
                 if drawn:
@@ -169,7 +188,9 @@ class StreamTail(LaidOutOnce):
         if self._writing_lines[0] != key:
             writing: list[Content] = []
             if self._writing.strip():
-                writing = markdown_lines(self._writing, width, above=bottom or 0, look=look)
+                # The block being written starts the next piece once the last one is full.
+                above = bottom or 0 if self._piece_drawn and not self._piece_full() else 0
+                writing = markdown_lines(self._writing, width, above=above, look=look)
                 if finished and writing:
                     writing = [Content("")] * (bottom or 0) + writing
             self._writing_lines = (key, writing)
