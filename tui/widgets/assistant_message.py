@@ -92,7 +92,7 @@ class AssistantMessage(Vertical, LaidOutOnce):
         self._flush_timer: Timer | None = None
         self._drawing = asyncio.Lock()  # one flush (or the finish) at a time
         self._interval = FLUSH_INTERVAL_S
-        self._box: Widget | None = None  # while streaming: the last piece's box and its tail
+        self._box: Widget | None = None  # while streaming: the last box and its tail
         self._stream: StreamTail | None = None
         self._to_markdown: set[Widget] = set()  # plain pieces whose Markdown is on its way
 
@@ -132,7 +132,7 @@ class AssistantMessage(Vertical, LaidOutOnce):
 
     @property
     def _room(self) -> Widget:
-        """The last piece's box: while streaming, of fixed height, with its tail in it."""
+        """The last box: while streaming, of fixed height, with its tail in it."""
         assert self._box is not None, "only a streaming reply has a tail"
         return self._box
 
@@ -224,7 +224,7 @@ class AssistantMessage(Vertical, LaidOutOnce):
         await self.mount_all([*boxes, new_room], before=self.query_one(".note"))
 
     def _keep_room(self) -> None:
-        """Grow the last piece's box when its text no longer fits (after a layout).
+        """Grow the last box when its text no longer fits (after a layout).
 
         Where the text reaches the bottom of the view, by three quarters of a screen (each scroll
         repaints the whole pane, so the fewer the better; the end of the text then sits a quarter

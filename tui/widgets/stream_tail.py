@@ -1,15 +1,17 @@
-"""A piece of a reply while it streams: Markdown drawn by one plain widget, in a box whose height
-its owner sets.
+"""A reply while it streams: Markdown drawn by one plain widget, in a box whose height its owner
+sets.
 
 Textual lays out the whole screen whenever a widget may have changed size, and mounting Markdown
 blocks as they finish does that (twice: the blocks, then what they compose) every time. So while
-a reply streams, nothing is mounted: this widget draws the piece with the look the Markdown
+a reply streams, nothing is mounted: this widget draws the text with the look the Markdown
 widget will give it (``tui.markdown_look``: headings, paragraphs with inline styles, lists, code
 fences), never parsing it as markup, and its height changes only when the text outgrows the room
 its owner (``AssistantMessage``) gave it. Finished blocks are drawn once and kept; a new word
 costs parsing and wrapping the one block still being written and repainting the rows that
-changed (each row is rendered once and kept until it changes). When the reply ends, its owner
-puts the Markdown in its place without a visible change.
+changed (each row is rendered once and kept until it changes). The text is kept in pieces of
+``SEGMENT_CHARS``, each drawn as a Markdown widget of its own will draw it: when the reply ends,
+its owner cuts it into one box per piece and puts their Markdown in their place without a
+visible change.
 """
 
 from __future__ import annotations
