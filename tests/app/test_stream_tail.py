@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from textual.content import Content
+from textual.geometry import Size
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownBlockQuote, MarkdownH2, MarkdownParagraph, MarkdownTable
@@ -123,6 +124,20 @@ async def test_a_piece_cut_while_a_block_was_being_written_keeps_no_copy_of_it()
         width = tail.content_region.width
         stacked = first.lines(width) + [Content("")] * first.bottom + second.lines(width)
         assert [line.plain for line in tail.lines(width)] == [line.plain for line in stacked]
+        await first.remove()
+        await second.remove()
+        # Stopped, it is cut into a box per piece and each becomes Markdown: as high as the
+        # plain drawing of the whole reply was (nothing moves).
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(view.segments) == 2 and not view.query(StreamTail))
+        await pilot.pause(0.2)
+        whole = StreamTail()
+        await view.mount(whole)
+        whole.show("", finished=view.text)
+        drawn = whole.get_content_height(Size(0, 0), Size(0, 0), width)  # its rows and bottom margin
+        await whole.remove()
+        assert [segment.source for segment in view.segments] == [full, view.text[len(full) :]]
+        assert sum(box.outer_size.height for box in view.boxes) == drawn
 
 
 async def test_a_finished_table_or_quote_is_markdown_while_the_reply_still_streams() -> None:
