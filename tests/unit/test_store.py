@@ -14,7 +14,7 @@ import pytest
 
 from backends.events import Usage
 from testkit.store import full_disk
-from tui.recorder import ChatRecorder
+from tui.recorder import SAVE_SCALE_CHARS, ChatRecorder
 from tui.store.export import export, to_openai
 from tui.store.migrations import LATEST_VERSION, MIGRATIONS
 from tui.store.store import StoreVersionError, open_store, title_from_prompt
@@ -379,3 +379,33 @@ def test_json_export_holds_every_branch_with_parent_ids_and_markdown_the_current
     markdown = export(store, cid, "md")
     assert "new answer" in markdown and "old answer" not in markdown
     store.close()
+
+
+def test_a_long_streaming_reply_is_saved_less_often_in_proportion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr("tui.recorder.time.monotonic", lambda: now[0])
+    store = open_store(tmp_path / "h.sqlite3")
+    recorder = ChatRecorder(store, flush_interval_s=0.5)
+    recorder.record_user("write a lot", backend="local", model="m", system=None, params={})
+    cid = recorder.conversation_id
+    assert cid is not None
+    recorder.begin_reply(backend="local", model="m", params={})
+
+    def saved() -> str:
+        store.flush()
+        return store.get_messages(cid)[-1].content
+
+    short, long = "a" * SAVE_SCALE_CHARS, "b" * (3 * SAVE_SCALE_CHARS)
+    now[0] += 0.5
+    recorder.progress(short)
+    assert saved() == short  # up to SAVE_SCALE_CHARS: every half second
+    now[0] += 1.0
+    recorder.progress(long)
+    assert saved() == short  # three times as long: every second and a half
+    now[0] += 0.5
+    recorder.progress(long)
+    assert saved() == long
+    recorder.finish_reply(long + "c", "done")
+    assert saved() == long + "c"  # the end is always saved
