@@ -42,10 +42,7 @@ from textual.widget import MountError, Widget
 from textual.widgets import Markdown, Static
 
 from tui.markdown_look import drawn_runs
-from tui.markdown_split import (
-    last_block_end,
-    split_segments,
-)
+from tui.markdown_split import last_block_end, split_segments
 from tui.sanitize import sanitize
 from tui.widgets.laid_out_once import LaidOutOnce
 from tui.widgets.piece_box import PieceBox
