@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
+import pytest
+from textual.app import App
 from textual.content import Content
 from textual.geometry import Size
 from textual.pilot import Pilot
@@ -21,6 +24,7 @@ from tui.app import InternLMApp
 from tui.markdown_split import SEGMENT_CHARS
 from tui.sanitize import sanitize
 from tui.settings import AppSettings
+from tui.widgets import stream_tail
 from tui.widgets.assistant_message import AssistantMessage
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.stream_tail import StreamTail
@@ -160,3 +164,36 @@ async def test_a_finished_table_or_quote_is_markdown_while_the_reply_still_strea
             line.plain for tail in view.query(StreamTail) for line in tail.lines(tail.content_region.width)
         ]
         assert not any("|" in row or ">" in row for row in rows)  # no source of them left in the plain text
+
+
+async def test_a_cut_hands_each_piece_the_rows_already_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    paragraphs = "".join(f"## Part {n}\n\nParagraph {n} " + "word " * 40 + "\n\n" for n in range(40))
+    app = App[None]()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.screen.styles.overflow_y = "hidden"  # no scrollbar: the width stays the same
+        whole = StreamTail()
+        await app.screen.mount(whole)
+        await pilot.pause()
+        whole.show("", finished=paragraphs)
+        width = whole.content_region.width
+        drawn = [line.plain for line in whole.lines(width)]
+        assert len(whole.pieces) >= 3
+        parsed: list[str] = []
+        real = stream_tail.markdown_blocks
+
+        def counting(text: str, *args: Any, **kwargs: Any) -> tuple[list[Content], int | None]:
+            parsed.append(text)
+            return real(text, *args, **kwargs)
+
+        monkeypatch.setattr(stream_tail, "markdown_blocks", counting)
+        pieces = whole.cut()
+        await whole.remove()
+        await app.screen.mount_all(pieces)
+        await pilot.pause()
+        stacked: list[str] = []
+        gap = 0
+        for piece in pieces:
+            stacked += [""] * gap + [line.plain for line in piece.lines(width)]
+            gap = piece.bottom
+        assert [piece.text for piece in pieces] == whole.pieces
+        assert stacked == drawn and not parsed  # the same rows, none parsed again

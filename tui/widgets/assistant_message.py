@@ -282,10 +282,9 @@ class AssistantMessage(Vertical, LaidOutOnce):
         async with self._drawing:  # after ``finish`` has given the last box all of its text
             if not box.is_attached or tail.parent is not box:
                 return
-            pieces = tail.pieces
             with self.app.batch_update():
-                if len(pieces) > 1:
-                    await self._cut_plain_piece(box, pieces)
+                if len(tail.pieces) > 1:
+                    await self._cut_plain_piece(box, tail)
                     return
                 segment = ReplySegment("", sealed=True)
                 await box.mount(segment, before=tail)
@@ -297,16 +296,11 @@ class AssistantMessage(Vertical, LaidOutOnce):
                     return  # the reply went while this waited (another chat, the app closing)
                 await tail.remove()
 
-    async def _cut_plain_piece(self, box: Widget, pieces: list[str]) -> None:
+    async def _cut_plain_piece(self, box: Widget, tail: StreamTail) -> None:
         """Put a plain drawing longer than a Markdown piece in plain boxes, one for each of its
-        ``pieces`` (drawn the same, so nothing moves); those near the view then get their
-        Markdown one by one, the others when they come near."""
-        boxes: list[Widget] = []
-        for text in pieces:
-            tail = StreamTail()
-            tail.show("", finished=text)
-            tail.add_class("-finished")
-            boxes.append(PieceBox(tail))
+        pieces (drawn the same, so nothing moves); those near the view then get their Markdown
+        one by one, the others when they come near."""
+        boxes: list[Widget] = [PieceBox(piece) for piece in tail.cut()]
         box.display = False  # a layout while the new boxes mount counts the text once
         try:
             await self.mount_all(boxes, after=box)
