@@ -174,7 +174,8 @@ async def test_a_cut_hands_each_piece_the_rows_already_drawn(monkeypatch: pytest
         whole = StreamTail()
         await app.screen.mount(whole)
         await pilot.pause()
-        whole.show("", finished=paragraphs)
+        for block in paragraphs.split("\n\n")[:-1]:  # a block at a time, as a stream adds them
+            whole.show("", finished=block + "\n\n")
         width = whole.content_region.width
         drawn = [line.plain for line in whole.lines(width)]
         assert len(whole.pieces) >= 3
@@ -197,3 +198,6 @@ async def test_a_cut_hands_each_piece_the_rows_already_drawn(monkeypatch: pytest
             gap = piece.bottom
         assert [piece.text for piece in pieces] == whole.pieces
         assert stacked == drawn and not parsed  # the same rows, none parsed again
+        for piece in pieces:  # and each draws what it would draw alone
+            alone, bottom = real(piece.text, width, look=piece._look())
+            assert piece.lines(width) == alone and piece.bottom == bottom

@@ -107,7 +107,6 @@ class StreamTail(LaidOutOnce):
                 tail._finished_lines = (key, lines[start:end], bottom)
                 tail._spans = [(0, end - start, bottom)]
                 tail._piece_drawn = True
-                tail._look_for = self._look_for
             tail.add_class("-finished")
             tails.append(tail)
         return tails
