@@ -11,6 +11,7 @@ keeps and the writer resolves in order, so a locked database never stalls the ca
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -29,10 +30,15 @@ class ChatRecorder:
     """Writes one conversation's events to ``store``; every method is safe if writes fail."""
 
     def __init__(
-        self, store: HistoryStore, conversation_id: int | None = None, flush_interval_s: float = 0.5
+        self,
+        store: HistoryStore,
+        conversation_id: int | None = None,
+        flush_interval_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.flush_interval_s = flush_interval_s
+        self._clock = clock  # when saves are due (a test gives its own)
         self._conversation: RowRef | None = conversation_id
         self._reply: RowRef | None = None
         self._reply_files: list[Attachment] = []
@@ -92,7 +98,7 @@ class ChatRecorder:
         """Create the assistant row with status ``streaming``."""
         self._reply = None
         self._reply_files = []
-        self._last_flush = time.monotonic()
+        self._last_flush = self._clock()
         if self._conversation is not None:
             self._reply = self.store.submit_message(
                 self._conversation,
@@ -108,7 +114,7 @@ class ChatRecorder:
     def progress(self, text: str) -> None:
         """Save the reply so far if the last save is older than the interval (longer for a
         reply longer than ``SAVE_SCALE_CHARS``)."""
-        now = time.monotonic()
+        now = self._clock()
         interval = self.flush_interval_s * max(1.0, len(text) / SAVE_SCALE_CHARS)
         if self._reply is not None and now - self._last_flush >= interval:
             self._last_flush = now

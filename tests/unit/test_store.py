@@ -381,13 +381,10 @@ def test_json_export_holds_every_branch_with_parent_ids_and_markdown_the_current
     store.close()
 
 
-def test_a_long_streaming_reply_is_saved_less_often_in_proportion(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_long_streaming_reply_is_saved_less_often_in_proportion(tmp_path: Path) -> None:
     now = [100.0]
-    monkeypatch.setattr("tui.recorder.time.monotonic", lambda: now[0])
     store = open_store(tmp_path / "h.sqlite3")
-    recorder = ChatRecorder(store, flush_interval_s=0.5)
+    recorder = ChatRecorder(store, flush_interval_s=0.5, clock=lambda: now[0])
     recorder.record_user("write a lot", backend="local", model="m", system=None, params={})
     cid = recorder.conversation_id
     assert cid is not None
